@@ -1,0 +1,1 @@
+"""Command-line interface: ``embodied-collab <command> ...``."""
