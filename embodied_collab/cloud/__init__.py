@@ -1,0 +1,1 @@
+"""Cloud LLM: OpenAI-compatible client, task decomposition, privacy filter, local server."""

@@ -1,0 +1,327 @@
+"""Skill plans: their data type, the JSON schema the LLM must follow, and the validator.
+
+A plan is data, never code: every step names a skill from the allow-list
+(:data:`embodied_collab.sim.catalog.SKILLS`) with exactly that skill's arguments, and every
+argument is checked against the world (the ids exist, containers are opened before use, the
+robot is next to what it picks or places, ...). Anything else is refused with a list of errors
+that names each bad step, so the decomposer can send the errors back to the LLM for repair.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from embodied_collab.sim import catalog
+from embodied_collab.sim.world import World
+
+#: Arguments of each skill: name -> kind ("place", "container", "furniture", "object", "text",
+#: "seconds", "description").
+SKILL_ARGS: dict[str, dict[str, str]] = {
+    "navigate": {"target": "place"},
+    "search": {"object": "description"},
+    "open": {"target": "container"},
+    "pick": {"object": "object"},
+    "place": {"target": "furniture"},
+    "say": {"text": "text"},
+    "wait": {"seconds": "seconds"},
+}
+assert set(SKILL_ARGS) == set(catalog.SKILLS), "SKILL_ARGS must cover catalog.SKILLS exactly"
+
+MAX_TEXT = 300
+MAX_WAIT_S = 600.0
+
+
+@dataclass
+class Step:
+    """One plan step: an allowed skill and its arguments."""
+
+    skill: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"skill": self.skill, "args": dict(self.args)}
+
+    def __str__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        return f"{self.skill}({inner})"
+
+
+def plan_to_dicts(steps: list[Step]) -> list[dict[str, Any]]:
+    """JSON-ready form of a plan: ``[{"skill": ..., "args": {...}}, ...]``."""
+    return [s.to_dict() for s in steps]
+
+
+def visible_object_ids(world: World) -> list[str]:
+    """Objects the robot can know about (not hidden in a closed container, not held)."""
+    return [o.id for o in world.visible_objects()]
+
+
+def plan_schema(world: World | None = None, *, max_steps: int = 16) -> dict[str, Any]:
+    """JSON schema of ``{"steps": [...]}``; with a world, arguments are enums of its ids.
+
+    Servers with grammar-constrained decoding then cannot emit a skill outside the allow-list
+    or an id the world does not have. The validator still checks everything afterwards.
+    """
+
+    def ids(kind: str) -> dict[str, Any]:
+        if world is None:
+            return {"type": "string"}
+        if kind == "place":
+            vals = [r.id for r in world.rooms] + [f.id for f in world.furniture]
+        elif kind == "container":
+            vals = [f.id for f in world.furniture if f.container]
+        elif kind == "furniture":
+            vals = [f.id for f in world.furniture if f.surface or f.container]
+        else:
+            return {"type": "string"}
+        return {"type": "string", "enum": vals} if vals else {"type": "string"}
+
+    variants = []
+    for skill, args in SKILL_ARGS.items():
+        props: dict[str, Any] = {}
+        for name, kind in args.items():
+            if kind == "seconds":
+                props[name] = {"type": "number"}
+            elif kind in ("text", "description", "object"):
+                props[name] = {"type": "string"}
+            else:
+                props[name] = ids(kind)
+        variants.append(
+            {
+                "type": "object",
+                "properties": {
+                    "skill": {"type": "string", "enum": [skill]},
+                    "args": {
+                        "type": "object",
+                        "properties": props,
+                        "required": list(args),
+                        "additionalProperties": False,
+                    },
+                },
+                "required": ["skill", "args"],
+                "additionalProperties": False,
+            }
+        )
+    return {
+        "type": "object",
+        "properties": {
+            "steps": {"type": "array", "items": {"anyOf": variants}, "minItems": 1,
+                      "maxItems": max_steps}
+        },
+        "required": ["steps"],
+        "additionalProperties": False,
+    }
+
+
+def parse_description(text: str) -> dict[str, str] | None:
+    """``"small red cup"`` -> ``{"size": "small", "colour": "red", "category": "cup"}``.
+
+    Returns None when no object category of the catalog is named.
+    """
+    out: dict[str, str] = {}
+    for word in text.lower().replace("_", " ").replace(",", " ").split():
+        w = word[:-1] if word.endswith("s") and word[:-1] in catalog.OBJECTS else word
+        if w in catalog.OBJECTS:
+            out["category"] = w
+        elif w in catalog.COLOURS:
+            out["colour"] = w
+        elif w in catalog.SIZES:
+            out["size"] = w
+    return out if "category" in out else None
+
+
+def matches(obj: Any, desc: dict[str, str]) -> bool:
+    """Whether a world object fits a parsed description."""
+    return all(getattr(obj, k) == v for k, v in desc.items())
+
+
+@dataclass
+class _State:
+    at: str | None
+    opened: set[str]
+    holding: str | None
+    found: list[dict[str, str]] = field(default_factory=list)  # descriptions searched for
+
+
+def parse_steps(data: Any, *, max_steps: int = 16) -> tuple[list[Step], list[str]]:
+    """Structural check of LLM output (already JSON-decoded) into steps, plus errors."""
+    errors: list[str] = []
+    if isinstance(data, dict) and "steps" in data:
+        data = data["steps"]
+    if not isinstance(data, list):
+        return [], ['the reply must be a JSON object {"steps": [...]} with a list of steps']
+    if not data:
+        return [], ["the plan is empty: give at least one step"]
+    if len(data) > max_steps:
+        errors.append(f"the plan has {len(data)} steps; at most {max_steps} are allowed")
+    steps: list[Step] = []
+    for i, raw in enumerate(data[:max_steps], 1):
+        if not isinstance(raw, dict) or not isinstance(raw.get("skill"), str):
+            errors.append(f'step {i}: must be an object {{"skill": ..., "args": {{...}}}}')
+            continue
+        skill = raw["skill"]
+        args = raw.get("args", {k: v for k, v in raw.items() if k != "skill"})
+        if skill not in SKILL_ARGS:
+            errors.append(
+                f"step {i}: skill {skill!r} is not allowed; allowed skills: "
+                f"{', '.join(SKILL_ARGS)}"
+            )
+            continue
+        if not isinstance(args, dict):
+            errors.append(f"step {i} ({skill}): args must be an object")
+            continue
+        want = set(SKILL_ARGS[skill])
+        extra, missing = sorted(set(args) - want), sorted(want - set(args))
+        if extra:
+            errors.append(f"step {i} ({skill}): unexpected argument(s) {extra}")
+        if missing:
+            errors.append(f"step {i} ({skill}): missing argument(s) {missing}")
+        if extra or missing:
+            continue
+        steps.append(Step(skill, dict(args)))
+    return steps, errors
+
+
+def validate_plan(data: Any, world: World, *, max_steps: int = 16) -> tuple[list[Step], list[str]]:
+    """Check a decoded plan against the skill schema and the world.
+
+    Args:
+        data: ``{"steps": [...]}`` or a list of steps, as decoded from the LLM's JSON.
+        world: the known world (ids, containers, what stands where, what the robot holds).
+        max_steps: longest plan accepted.
+
+    Returns:
+        ``(steps, errors)``; the plan is valid when ``errors`` is empty.
+    """
+    steps, errors = parse_steps(data, max_steps=max_steps)
+    if errors:
+        return steps, errors
+    st = _State(
+        at=None,
+        opened={f.id for f in world.furniture if f.open},
+        holding=world.robot.holding,
+    )
+    for i, step in enumerate(steps, 1):
+        errors.extend(f"step {i} ({step.skill}): {e}" for e in _check_step(step, world, st))
+    return steps, errors
+
+
+def _check_step(step: Step, world: World, st: _State) -> list[str]:  # noqa: C901
+    a = step.args
+    if step.skill == "navigate":
+        t = a["target"]
+        if not isinstance(t, str) or not world.has(t) or _kind(world, t) not in ("room", "f"):
+            return [f"target {t!r} is not a room or furniture id of this world"]
+        st.at = t
+        return []
+    if step.skill == "open":
+        t = a["target"]
+        if not isinstance(t, str) or _kind(world, t) != "f":
+            return [f"target {t!r} is not a furniture id of this world"]
+        if not world.furniture_by_id(t).container:
+            return [f"{t!r} is not a container (only fridges, cabinets and dressers open)"]
+        if st.at != t:
+            return [f"the robot is not at {t!r}: navigate to {t!r} first"]
+        st.opened.add(t)
+        return []
+    if step.skill == "place":
+        t = a["target"]
+        if not isinstance(t, str) or _kind(world, t) != "f":
+            return [f"target {t!r} is not a furniture id of this world"]
+        f = world.furniture_by_id(t)
+        errs = []
+        if st.holding is None:
+            errs.append("the robot holds nothing: pick an object first")
+        if st.at != t:
+            errs.append(f"the robot is not at {t!r}: navigate to {t!r} first")
+        if f.container and t not in st.opened:
+            errs.append(f"{t!r} is closed: open {t!r} before placing into it")
+        if not (f.surface or f.container):
+            errs.append(f"nothing can be placed on {t!r}")
+        if not errs:
+            st.holding = None
+        return errs
+    if step.skill == "pick":
+        return _check_pick(a["object"], world, st)
+    if step.skill == "search":
+        d = a["object"]
+        desc = parse_description(d) if isinstance(d, str) else None
+        if desc is None:
+            return [
+                f"object {d!r} names no known object kind "
+                f"({', '.join(catalog.OBJECTS)})"
+            ]
+        st.found.append(desc)
+        st.at = "search:" + str(len(st.found))
+        return []
+    if step.skill == "say":
+        t = a["text"]
+        if not isinstance(t, str) or not t.strip():
+            return ["text must be a non-empty sentence"]
+        if len(t) > MAX_TEXT:
+            return [f"text is {len(t)} characters long; at most {MAX_TEXT}"]
+        return []
+    if step.skill == "wait":
+        s = a["seconds"]
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+            return [f"seconds must be a number, got {s!r}"]
+        if not 0 < s <= MAX_WAIT_S:
+            return [f"seconds must be in (0, {MAX_WAIT_S:g}], got {s!r}"]
+        return []
+    return [f"skill {step.skill!r} is not allowed"]  # unreachable: parse_steps filters
+
+
+def _check_pick(ref: Any, world: World, st: _State) -> list[str]:
+    if not isinstance(ref, str) or not ref.strip():
+        return [f"object must be an object id or description, got {ref!r}"]
+    errs = []
+    if st.holding is not None:
+        errs.append(f"the robot already holds {st.holding!r}: place it first")
+    if world.has(ref):
+        if _kind(world, ref) != "o":
+            return errs + [f"{ref!r} is not a movable object"]
+        obj = world.object_by_id(ref)
+        if obj.relation == "held":
+            return errs
+        searched = st.at is not None and st.at.startswith("search:") and matches(
+            obj, st.found[int(st.at.split(":")[1]) - 1]
+        )
+        if not searched:
+            if obj.support is None or st.at != obj.support:
+                where = obj.support or "the floor"
+                errs.append(f"{ref!r} is on/in {where!r}: navigate to {where!r} first")
+            elif obj.relation == "in" and obj.support not in st.opened:
+                errs.append(f"{ref!r} is inside closed {obj.support!r}: open it first")
+        if not errs:
+            st.holding = ref
+        return errs
+    desc = parse_description(ref)
+    if desc is None:
+        return errs + [f"object {ref!r} is neither an object id nor a description of one"]
+    if st.at is not None and st.at.startswith("search:"):
+        if desc.get("category") == st.found[int(st.at.split(":")[1]) - 1]["category"]:
+            if not errs:
+                st.holding = ref
+            return errs
+    here = [
+        o for o in world.objects
+        if matches(o, desc) and o.support == st.at
+        and (o.relation != "in" or o.support in st.opened)
+    ]
+    if not here:
+        errs.append(
+            f"no {ref!r} is known at the robot's position: navigate to where it is, "
+            "or search for it first"
+        )
+    if not errs:
+        st.holding = here[0].id
+    return errs
+
+
+def _kind(world: World, entity_id: str) -> str:
+    if not world.has(entity_id):
+        return ""
+    ent = world.entity(entity_id)
+    return {"Room": "room", "Furniture": "f", "WorldObject": "o"}.get(type(ent).__name__, "")
