@@ -160,3 +160,12 @@ def remove(asset: ModelAsset | str, cache_dir: Path | None = None) -> None:
     """Delete an assembled copy (the next :func:`assemble` rebuilds it)."""
     name = asset if isinstance(asset, str) else asset.name
     shutil.rmtree((cache_dir or cache_root()) / name, ignore_errors=True)
+
+
+if __name__ == "__main__":  # ``python -m embodied_collab.assets``: assemble every asset once
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for _asset in ASSETS.values():
+        print(assemble(_asset))
+    sys.exit(0)
