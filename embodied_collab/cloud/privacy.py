@@ -62,7 +62,7 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-
 # Digits in groups joined by spaces, dots, dashes or parentheses, optionally with a +country
 # code; at least 7 digits in all so "2 cups" or "wait 10 seconds" never match.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,6}(?:[\s.-]\d{2,6}){0,4}(?!\w)"
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,8}(?:[\s.-]\d{2,8}){0,4}(?!\w)"
 )
 _SUFFIX_ANY_CASE = (
     r"(?:street|st|road|rd|avenue|ave|lane|ln|boulevard|blvd|drive|terrace|crescent|close"
