@@ -135,12 +135,13 @@ class LinkMonitor:
                     latency_s if self._latency is None else a * latency_s + (1 - a) * self._latency
                 )
             new = self._state
-            poor = self._poor(1.0)
             if self._state == LinkState.DOWN:
+                # the outage's own failures say nothing about the recovered link: latency only
+                slow = self._latency is not None and self._latency > cfg.degraded_latency_s
                 if self._succ >= cfg.up_after_successes:
-                    new = LinkState.DEGRADED if poor else LinkState.UP
+                    new = LinkState.DEGRADED if slow else LinkState.UP
             elif self._state == LinkState.UP:
-                if poor:
+                if self._poor(1.0):
                     new = LinkState.DEGRADED
             elif not self._poor(0.8) and self._succ >= cfg.up_after_successes:
                 new = LinkState.UP
