@@ -1,0 +1,167 @@
+"""``embodied-collab bench ros``: sensor rates and command latency across processes over DDS.
+
+The simulator node runs in a child process (``embodied-collab ros run sim``); this process
+subscribes to its sensors and measures, on a private loopback-only DDS domain:
+
+- ``scan_hz`` / ``camera_hz``: received message rates;
+- ``camera_latency_ms_p50``: receive time minus the image stamp (render + transport);
+- ``cmd_to_odom_ms_p50`` / ``_p99``: from publishing a /cmd_vel to receiving the /odom that
+  reports that command's velocity.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embodied_collab.errors import EmbodiedCollabError, require
+from embodied_collab.ros import procs
+
+logger = logging.getLogger(__name__)
+
+
+class BenchError(EmbodiedCollabError, RuntimeError):
+    """The benchmark could not run (the simulator node did not come up, no messages)."""
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def run_bench(
+    *,
+    duration_s: float = 5.0,
+    width: int = 320,
+    height: int = 240,
+    camera_hz: float = 30.0,
+    scan_hz: float = 10.0,
+    cmd_samples: int = 200,
+    startup_timeout_s: float = 60.0,
+    domain_id: int | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark; see the module docstring for the measured quantities.
+
+    Raises:
+        BenchError: if the simulator node does not publish within ``startup_timeout_s``.
+    """
+    rclpy = require("rclpy", "ros")
+    from geometry_msgs.msg import Twist
+    from nav_msgs.msg import Odometry
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+    from sensor_msgs.msg import Image, LaserScan
+
+    from embodied_collab.ros import convert, qos
+
+    domain = procs.unique_domain_id() if domain_id is None else domain_id
+    env = procs.ros_env(domain)
+    procs.use_private_domain(domain)
+    log = Path(tempfile.mkdtemp(prefix="ec-bench-ros-")) / "sim.log"
+    cmd = procs.cli_command(
+        "ros", "run", "sim", "--ros-args",
+        "-p", f"camera_width:={width}", "-p", f"camera_height:={height}",
+        "-p", f"camera_rate_hz:={float(camera_hz)}", "-p", f"scan_rate_hz:={float(scan_hz)}",
+        "-p", "cmd_timeout_s:=5.0", "-p", "use_sim_time:=false",
+    )
+    proc = procs.spawn(cmd, env, log_path=str(log))
+    context = Context()
+    rclpy.init(context=context, domain_id=domain, signal_handler_options=SignalHandlerOptions.NO)
+    node = rclpy.create_node("bench_ros", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    lock = threading.Lock()
+    scans: list[float] = []
+    images: list[float] = []
+    latencies: list[float] = []
+    pending: dict[str, Any] = {"w": None, "t0": 0.0, "event": threading.Event()}
+    round_trips: list[float] = []
+
+    def on_scan(msg: Any) -> None:
+        with lock:
+            scans.append(time.monotonic())
+
+    def on_image(msg: Any) -> None:
+        now = time.time_ns()
+        with lock:
+            images.append(time.monotonic())
+            latencies.append((now - convert.stamp_ns(msg.header.stamp)) / 1e6)
+
+    def on_odom(msg: Any) -> None:
+        w = pending["w"]
+        if w is not None and abs(msg.twist.twist.angular.z - w) < 1e-6:
+            round_trips.append((time.perf_counter() - pending["t0"]) * 1e3)
+            pending["w"] = None
+            pending["event"].set()
+
+    node.create_subscription(LaserScan, "/scan", on_scan, qos.sensor_qos())
+    node.create_subscription(Image, "/camera/image_raw", on_image, qos.sensor_qos())
+    node.create_subscription(Odometry, "/odom", on_odom, qos.state_qos())
+    pub = node.create_publisher(Twist, "/cmd_vel", qos.command_qos())
+    spinner = threading.Thread(target=_spin, args=(executor,), daemon=True)
+    spinner.start()
+    try:
+        deadline = time.monotonic() + startup_timeout_s
+        while time.monotonic() < deadline and not (images and scans and pub.get_subscription_count()):
+            if proc.poll() is not None:
+                raise BenchError(f"simulator node exited with {proc.returncode}: "
+                                 f"{log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        if not (images and scans):
+            raise BenchError(f"no sensor data within {startup_timeout_s} s; log: {log}")
+        time.sleep(0.5)  # let the first frames' discovery hiccups pass
+        with lock:
+            scans.clear(), images.clear(), latencies.clear()
+        time.sleep(duration_s)
+        with lock:
+            scan_times, image_times, lat = list(scans), list(images), list(latencies)
+        for k in range(cmd_samples):
+            w = 0.01 + 0.001 * (k % 50) * (1 if k % 2 else -1)
+            pending["event"].clear()
+            pending["w"] = w
+            pending["t0"] = time.perf_counter()
+            pub.publish(convert.twist_msg(0.0, w))
+            if not pending["event"].wait(1.0):
+                pending["w"] = None
+                logger.warning("no /odom reported command %d within 1 s", k)
+            time.sleep(0.005)
+        pub.publish(convert.twist_msg(0.0, 0.0))
+    finally:
+        executor.shutdown(timeout_sec=2.0)
+        node.destroy_node()
+        context.try_shutdown()
+        rc = procs.stop(proc)
+        logger.info("simulator node exited with %s", rc)
+    return {
+        "scan_hz": _rate(scan_times),
+        "camera_hz": _rate(image_times),
+        "camera_latency_ms_p50": _percentile(lat, 50),
+        "cmd_to_odom_ms_p50": _percentile(round_trips, 50),
+        "cmd_to_odom_ms_p99": _percentile(round_trips, 99),
+        "cmd_samples": len(round_trips),
+        "camera_width": width,
+        "camera_height": height,
+        "camera_rate_hz_requested": camera_hz,
+        "duration_s": duration_s,
+    }
+
+
+def _rate(times: list[float]) -> float:
+    if len(times) < 2:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def _spin(executor: Any) -> None:
+    from rclpy.executors import ExternalShutdownException
+
+    try:
+        executor.spin()
+    except ExternalShutdownException:
+        pass
