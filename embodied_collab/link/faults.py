@@ -291,8 +291,9 @@ class NetnsLink:
     """Two namespaces ``a`` and ``b`` joined by a veth pair on a private /30, no default route.
 
     Use as a context manager; everything is deleted on exit, also after a failure.
-    ``cut()`` takes both veth ends down (packets are silently lost, like a dead radio link),
-    ``restore()`` brings them back.
+    ``cut()`` takes the ``b`` end down: ``a`` keeps its route and its packets are silently lost
+    (connects and reads time out, no error comes back), like a dead radio link;
+    ``restore()`` brings it back.
     """
 
     def __init__(self) -> None:
@@ -327,8 +328,7 @@ class NetnsLink:
         self.close()
 
     def cut(self) -> None:
-        """Take the link down (both ends)."""
-        _ip("-n", self.ns_a, "link", "set", self.dev_a, "down")
+        """Take the link down (the ``b`` end; ``a`` sees silence, not an error)."""
         _ip("-n", self.ns_b, "link", "set", self.dev_b, "down")
 
     def restore(self) -> None:
