@@ -1,0 +1,132 @@
+"""Configuration of the on-board speech component (VAD, ASR, grounding, TTS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Words and phrases that stop the robot at once.
+STOP_PHRASES: tuple[str, ...] = ("stop", "halt", "freeze", "stop now", "emergency stop", "wait")
+#: Words and phrases that cancel the current task.
+CANCEL_PHRASES: tuple[str, ...] = (
+    "cancel",
+    "cancel that",
+    "never mind",
+    "nevermind",
+    "abort",
+    "forget it",
+    "forget that",
+)
+
+_COMPUTE_TYPES = ("int8", "int8_float32", "float32", "int16", "float16", "int8_float16")
+_TTS_BACKENDS = ("hibari", "espeak")
+
+
+@dataclass(kw_only=True)
+class SpeechConfig:
+    """Settings of :class:`embodied_collab.speech.asr.SpeechPipeline` and its parts.
+
+    Attributes:
+        model: an installed model asset name (``whisper-base-ct2``) or a path to a CTranslate2
+            Whisper model directory (a bigger model for a bigger computer).
+        compute_type: CTranslate2 compute type (``int8`` on CPU).
+        cpu_threads: threads the ASR model uses.
+        beam_size: decoding beam width (1 = greedy).
+        num_hypotheses: n-best list size kept for rescoring against the world (<= beam_size).
+        vocabulary_prompt: bias decoding with a prompt listing the world's vocabulary.
+        trim_encoder: encode only the speech plus ``encoder_margin_s`` instead of Whisper's
+            fixed 30 s window (much less compute for short commands).
+        encoder_margin_s: silence kept after the speech when ``trim_encoder`` is on.
+        correct_words: replace out-of-vocabulary words by a close world word (fuzzy match).
+        correction_cutoff: similarity (0-1) a world word needs to replace a transcribed word.
+        vad: cut utterances with silero-vad (else the whole input is one utterance).
+        vad_threshold: speech probability above which a 32 ms frame counts as speech.
+        min_silence_ms: silence that ends an utterance (the end-of-speech wait).
+        speculative_ms: after this much silence the utterance is decoded already, while the
+            end-of-speech wait runs on (0 = off); the result is used if the speaker stayed quiet.
+        speech_pad_ms: audio kept before and after the voiced frames.
+        min_speech_ms: shorter voiced runs are ignored (clicks, bumps).
+        max_utterance_s: an utterance is cut after this long even without a pause.
+        clip_fraction: inputs with more than this fraction of samples at full scale are
+            rejected as clipped.
+        ask_back_threshold: intents with a lower confidence ask back instead of acting.
+        embedding_min_similarity: cosine similarity an unknown word needs to a world name to be
+            read as that name (``tumbler`` -> cup).
+        tts_backend: ``hibari`` (bundled neural voice) or ``espeak`` (espeak-ng program).
+        tts_voice: voice name of the backend (``heart`` for hibari, ``en-us`` for espeak).
+        tts_speed: speaking rate multiplier (0.5-2.0).
+        language: spoken language code.
+    """
+
+    model: str = "whisper-base-ct2"
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    beam_size: int = 1
+    num_hypotheses: int = 1
+    vocabulary_prompt: bool = True
+    trim_encoder: bool = True
+    encoder_margin_s: float = 1.0
+    correct_words: bool = True
+    correction_cutoff: float = 0.75
+    vad: bool = True
+    vad_threshold: float = 0.5
+    min_silence_ms: int = 250
+    speculative_ms: int = 32
+    speech_pad_ms: int = 160
+    min_speech_ms: int = 120
+    max_utterance_s: float = 20.0
+    clip_fraction: float = 0.05
+    ask_back_threshold: float = 0.6
+    embedding_min_similarity: float = 0.55
+    tts_backend: str = "hibari"
+    tts_voice: str = "heart"
+    tts_speed: float = 1.0
+    language: str = "en"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ValueError(f"model must be an asset name or a path, got {self.model!r}")
+        if self.compute_type not in _COMPUTE_TYPES:
+            raise ValueError(f"compute_type must be one of {_COMPUTE_TYPES}, got "
+                             f"{self.compute_type!r}")
+        if not 1 <= self.cpu_threads <= 64:
+            raise ValueError(f"cpu_threads must be in [1, 64], got {self.cpu_threads!r}")
+        if not 1 <= self.beam_size <= 16:
+            raise ValueError(f"beam_size must be in [1, 16], got {self.beam_size!r}")
+        if not 1 <= self.num_hypotheses <= self.beam_size:
+            raise ValueError(f"num_hypotheses must be in [1, beam_size={self.beam_size}], got "
+                             f"{self.num_hypotheses!r}")
+        if not 0.0 <= self.encoder_margin_s <= 30.0:
+            raise ValueError(f"encoder_margin_s must be in [0, 30], got {self.encoder_margin_s!r}")
+        if not 0.0 < self.correction_cutoff <= 1.0:
+            raise ValueError(f"correction_cutoff must be in (0, 1], got "
+                             f"{self.correction_cutoff!r}")
+        if not 0.0 < self.vad_threshold < 1.0:
+            raise ValueError(f"vad_threshold must be in (0, 1), got {self.vad_threshold!r}")
+        if not 32 <= self.min_silence_ms <= 5000:
+            raise ValueError(f"min_silence_ms must be in [32, 5000], got {self.min_silence_ms!r}")
+        if not 0 <= self.speculative_ms < self.min_silence_ms:
+            raise ValueError(f"speculative_ms must be in [0, min_silence_ms="
+                             f"{self.min_silence_ms}), got {self.speculative_ms!r}")
+        if not 0 <= self.speech_pad_ms <= 2000:
+            raise ValueError(f"speech_pad_ms must be in [0, 2000], got {self.speech_pad_ms!r}")
+        if not 0 <= self.min_speech_ms <= 5000:
+            raise ValueError(f"min_speech_ms must be in [0, 5000], got {self.min_speech_ms!r}")
+        if not 1.0 <= self.max_utterance_s <= 30.0:
+            raise ValueError(f"max_utterance_s must be in [1, 30], got {self.max_utterance_s!r}")
+        if not 0.0 < self.clip_fraction <= 1.0:
+            raise ValueError(f"clip_fraction must be in (0, 1], got {self.clip_fraction!r}")
+        if not 0.0 <= self.ask_back_threshold <= 1.0:
+            raise ValueError(f"ask_back_threshold must be in [0, 1], got "
+                             f"{self.ask_back_threshold!r}")
+        if not 0.0 < self.embedding_min_similarity <= 1.0:
+            raise ValueError(f"embedding_min_similarity must be in (0, 1], got "
+                             f"{self.embedding_min_similarity!r}")
+        if self.tts_backend not in _TTS_BACKENDS:
+            raise ValueError(f"tts_backend must be one of {_TTS_BACKENDS}, got "
+                             f"{self.tts_backend!r}")
+        if not isinstance(self.tts_voice, str) or not self.tts_voice:
+            raise ValueError(f"tts_voice must be a voice name, got {self.tts_voice!r}")
+        if not 0.5 <= self.tts_speed <= 2.0:
+            raise ValueError(f"tts_speed must be in [0.5, 2.0], got {self.tts_speed!r}")
+        if not isinstance(self.language, str) or len(self.language) != 2:
+            raise ValueError(f"language must be a two-letter code, got {self.language!r}")

@@ -1,0 +1,228 @@
+"""The speech pipeline: audio -> VAD -> ASR biased by the world -> corrected text -> intent.
+
+``SpeechPipeline(config).transcribe(audio, sample_rate, world)`` handles a whole recording;
+``SpeechPipeline.listen(chunks)`` handles a live stream (microphone, ROS audio topic) and yields
+one result per utterance, cut by voice activity.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embodied_collab.speech.asr import Transcriber
+from embodied_collab.speech.audio import SAMPLE_RATE, is_silent, prepare, resample, to_float_mono
+from embodied_collab.speech.config_speech import SpeechConfig
+from embodied_collab.speech.grounding import Embedder, Grounder, Intent, quick_command
+from embodied_collab.speech.vad import SileroVad, Utterance, UtteranceSegmenter
+from embodied_collab.speech.vocabulary import Corrector, Vocabulary
+
+logger = logging.getLogger(__name__)
+
+#: Weight of the out-of-vocabulary rate against the decoder score when ranking the n-best.
+OOV_WEIGHT = 0.5
+#: Longest stretch decoded in one pass.
+_MAX_SPAN_S = 28.0
+
+
+@dataclass
+class SpeechResult:
+    """What was said and meant.
+
+    Attributes:
+        text: the transcript after correction against the world's vocabulary.
+        raw_text: the ASR transcript before correction.
+        intent: the grounded :class:`Intent`.
+        audio_s: seconds of input audio.
+        speech_s: seconds of speech found by VAD (0 for silence).
+        latency_s: compute time from the end of the input to the intent being ready.
+        start_s: stream time the utterance began (streaming only).
+        detected_s: stream time the end of the utterance was detected (streaming only).
+        ready_s: stream time the intent was ready (streaming only).
+        timings: seconds spent per stage (``vad``, ``asr``, ``ground``).
+    """
+
+    text: str
+    raw_text: str
+    intent: Intent
+    audio_s: float
+    speech_s: float
+    latency_s: float
+    start_s: float = 0.0
+    detected_s: float = 0.0
+    ready_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON view: text, intent, confidence, audio_s, latency_s (+ details)."""
+        return {"text": self.text, "intent": self.intent.kind,
+                "confidence": round(float(self.intent.confidence), 3),
+                "audio_s": round(self.audio_s, 3), "latency_s": round(self.latency_s, 3),
+                "raw_text": self.raw_text, "speech_s": round(self.speech_s, 3),
+                "details": self.intent.to_dict(),
+                "timings": {k: round(v, 4) for k, v in self.timings.items()}}
+
+
+class SpeechPipeline:
+    """VAD + faster-whisper + world-aware correction + grounding, loaded once.
+
+    Args:
+        config: a :class:`SpeechConfig` (defaults if None).
+        world: a sim ``World`` whose names bias decoding and ground intents (catalog if None).
+        transcriber, grounder_embedder, vad: shared parts (loaded here otherwise).
+    """
+
+    def __init__(self, config: SpeechConfig | None = None, world: Any = None, *,
+                 transcriber: Transcriber | None = None, embedder: Embedder | None = None,
+                 vad: SileroVad | None = None) -> None:
+        self.config = config or SpeechConfig()
+        self.transcriber = transcriber or Transcriber(self.config)
+        self.vad = vad or (SileroVad() if self.config.vad else None)
+        self._embedder = embedder
+        self.set_world(world)
+
+    def set_world(self, world: Any) -> None:
+        """Switch to another world's vocabulary (prompt, corrector, grounder)."""
+        self.vocabulary = (world if isinstance(world, Vocabulary) else
+                           Vocabulary.from_world(world) if world is not None else
+                           Vocabulary.from_catalog())
+        self.grounder = Grounder(self.vocabulary, self.config, self._embedder)
+        self._embedder = self.grounder._embedder
+        self.corrector = Corrector(self.vocabulary, self.config.correction_cutoff)
+        self.prompt = self.vocabulary.prompt() if self.config.vocabulary_prompt else None
+
+    def warm_up(self) -> None:
+        """Load the embedding model and run the ASR once so the first command is fast."""
+        self.grounder.warm_up()
+        self._embedder = self.grounder.embedder
+        self.transcriber.transcribe(np.zeros(SAMPLE_RATE // 2, np.float32), self.prompt)
+
+    # -- whole recordings ---------------------------------------------------------------------
+    def transcribe(self, audio: np.ndarray, sample_rate: int, world: Any = None) -> SpeechResult:
+        """Transcribe and ground a whole recording.
+
+        Args:
+            audio: samples, mono ``(n,)`` or ``(n, channels)``, integer or float.
+            sample_rate: their rate in Hz (any common rate; resampled to 16 kHz).
+            world: a World to use for this call instead of the pipeline's.
+
+        Returns:
+            A :class:`SpeechResult`; silence gives an empty text and an ``unknown`` intent.
+
+        Raises:
+            InvalidInputError: empty, non-finite or clipped audio, or an unsupported rate.
+        """
+        if world is not None:
+            self.set_world(world)
+        t0 = time.perf_counter()
+        audio16 = prepare(audio, sample_rate, clip_fraction=self.config.clip_fraction)
+        audio_s = audio16.size / SAMPLE_RATE
+        if is_silent(audio16):
+            return self._empty(audio_s, time.perf_counter() - t0)
+        if self.vad is not None:
+            seg = UtteranceSegmenter(self.config, self.vad)
+            utts = [u for u in seg.feed(audio16) if not u.tentative] + seg.flush()
+            if not utts:
+                return self._empty(audio_s, time.perf_counter() - t0)
+            spans = self._spans(utts)
+        else:
+            spans = [audio16]
+        t_vad = time.perf_counter() - t0
+        result = self.recognize(spans)
+        result.audio_s = audio_s
+        result.timings["vad"] = t_vad
+        result.latency_s = time.perf_counter() - t0
+        return result
+
+    @staticmethod
+    def _spans(utts: list[Utterance]) -> list[np.ndarray]:
+        spans: list[np.ndarray] = []
+        for u in utts:
+            if spans and (spans[-1].size + u.audio.size) / SAMPLE_RATE <= _MAX_SPAN_S:
+                gap = np.zeros(int(0.2 * SAMPLE_RATE), np.float32)
+                spans[-1] = np.concatenate([spans[-1], gap, u.audio])
+            else:
+                spans.append(u.audio)
+        return spans
+
+    def recognize(self, spans: np.ndarray | list[np.ndarray]) -> SpeechResult:
+        """ASR, correction and grounding of speech already cut by VAD (16 kHz float32)."""
+        if isinstance(spans, np.ndarray):
+            spans = [spans]
+        t0 = time.perf_counter()
+        raw, best = [], []
+        for span in spans:
+            tr = self.transcriber.transcribe(span, self.prompt)
+            hyps = tr.hypotheses or [(tr.text, 0.0)]
+            pick = max(hyps, key=lambda h: h[1] - OOV_WEIGHT * self.corrector.oov_rate(h[0]))
+            raw.append(pick[0])
+            best.append(self.corrector.correct(pick[0]) if self.config.correct_words
+                        else pick[0])
+        t1 = time.perf_counter()
+        text = " ".join(b for b in best if b).strip()
+        intent = self.grounder.ground(text)
+        t2 = time.perf_counter()
+        speech_s = sum(s.size for s in spans) / SAMPLE_RATE
+        return SpeechResult(text=text, raw_text=" ".join(raw).strip(), intent=intent,
+                            audio_s=speech_s, speech_s=speech_s, latency_s=t2 - t0,
+                            timings={"asr": t1 - t0, "ground": t2 - t1})
+
+    def _empty(self, audio_s: float, elapsed: float) -> SpeechResult:
+        intent = Intent("unknown", 0.0, "", ask_back="I did not hear anything. Please repeat.")
+        return SpeechResult(text="", raw_text="", intent=intent, audio_s=audio_s, speech_s=0.0,
+                            latency_s=elapsed, timings={"vad": elapsed})
+
+    # -- streams ------------------------------------------------------------------------------
+    def listen(self, chunks: Iterable[np.ndarray], sample_rate: int = SAMPLE_RATE
+               ) -> Iterator[SpeechResult]:
+        """Results for a live stream, one per utterance cut by VAD.
+
+        An utterance is decoded as soon as ``speculative_ms`` of silence follow it; when the
+        end-of-speech wait (``min_silence_ms``) then confirms the end, that result is used, so
+        the wait and the decoding overlap (audio keeps arriving, buffered, while decoding runs).
+        ``ready_s`` is the stream time the intent is ready, assuming chunks arrive in real time;
+        ``latency_s`` is ``ready_s`` minus the end of the last voiced frame.
+        """
+        if self.vad is None:
+            self.vad = SileroVad()
+        seg = UtteranceSegmenter(self.config, self.vad)
+        spec: tuple[Utterance, SpeechResult, float] | None = None
+        for chunk in chunks:
+            t_in = time.perf_counter()
+            utts = seg.feed(resample(to_float_mono(chunk), int(sample_rate)))
+            for utt in utts:
+                if utt.tentative:
+                    res = self.recognize(utt.audio)
+                    spec = (utt, res, utt.detected_s + time.perf_counter() - t_in)
+                    continue
+                yield self._finish(utt, spec, t_in)
+                spec = None
+        t_in = time.perf_counter()
+        for utt in seg.flush():
+            yield self._finish(utt, spec, t_in)
+
+    def _finish(self, utt: Utterance, spec: tuple[Utterance, SpeechResult, float] | None,
+                t_in: float) -> SpeechResult:
+        if spec is not None and spec[0].start_s == utt.start_s and \
+                spec[0].speech_end_s == utt.speech_end_s:
+            result, ready = spec[1], max(spec[2], utt.detected_s)
+            result.timings["speculative"] = 1.0
+        else:
+            result, ready = self.recognize(utt.audio), utt.detected_s
+        ready += time.perf_counter() - t_in
+        result.start_s = utt.start_s
+        result.detected_s = utt.detected_s
+        result.ready_s = ready
+        result.latency_s = ready - utt.speech_end_s
+        result.timings["endpoint_wait"] = utt.detected_s - utt.speech_end_s
+        return result
+
+
+def is_stop(text: str) -> bool:
+    """True for an immediate ``stop``/``cancel`` command (no model needed)."""
+    return quick_command(text) is not None
