@@ -225,7 +225,12 @@ def _place_objects(rng, world: World, n: int) -> None:
         radius = spec.radius * catalog.SIZES[size]
         in_container = containers and (k == 0 or rng.random() < 0.3)
         pool = containers if in_container else surfaces
-        for _ in range(40):
+        # 40 tries in the chosen pool, then 40 in the other one, so that no object (and none of
+        # the attribute pairs the tasks rely on) is ever dropped
+        for attempt in range(80):
+            if attempt == 40:
+                in_container = not in_container and bool(containers)
+                pool = containers if in_container else surfaces
             f = pool[rng.integers(len(pool))]
             x0, y0, x1, y1 = f.bounds
             m = radius + 0.04
