@@ -120,7 +120,9 @@ class LinkBench:
                 continue
             self._return_work.clear()
             try:
-                self.router.retry_queued(self.config.call_timeout_s, on_result=self._journal_result)
+                self.router.retry_queued(
+                    self.config.call_timeout_s, on_result=self._journal_result
+                )
                 self.synced += self.journal.sync_outbox(self._send_outbox, self.config.sync_batch)
             except Exception:  # keep replaying on the next return; the count shows any loss
                 logger.exception("return worker failed")
@@ -162,7 +164,8 @@ class LinkBench:
                 command_id=cid, text="bring the cup", difficulty="attributes" if hard else "fetch"
             )
             r = self.router.handle(req, Deadline(self.config.call_timeout_s))
-            rec.decided, rec.target, rec.served_by = time.monotonic(), r.decision.target, r.served_by
+            rec.decided, rec.target = time.monotonic(), r.decision.target
+            rec.served_by = r.served_by
             with self.tl.lock:
                 self.tl.records.append(rec)
             self._journal_result(r)
@@ -184,7 +187,8 @@ class LinkBench:
         while time.monotonic() < end:
             with self.tl.lock:
                 hit = next(
-                    (r.decided for r in self.tl.records if r.served_by == "cloud" and r.decided > t),
+                    (r.decided for r in self.tl.records
+                     if r.served_by == "cloud" and r.decided > t),
                     None,
                 )
             if hit is not None:

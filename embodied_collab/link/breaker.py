@@ -73,7 +73,8 @@ class CircuitBreaker:
             return self._state
 
     def _tick(self) -> None:
-        if self._state == BreakerState.OPEN and self.clock.now() >= self._opened_at + self._open_for:
+        expired = self.clock.now() >= self._opened_at + self._open_for
+        if self._state == BreakerState.OPEN and expired:
             self._state = BreakerState.HALF_OPEN
             self._trials = 0
             logger.info("breaker %s: open -> half_open", self.name)

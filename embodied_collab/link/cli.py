@@ -14,7 +14,8 @@ def _floats(text: str) -> tuple[float, ...]:
     try:
         vals = tuple(float(x) for x in text.split(","))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated seconds, got {text!r}") from exc
+        msg = f"expected comma-separated seconds, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from exc
     if any(v <= 0 for v in vals):
         raise argparse.ArgumentTypeError(f"durations must be positive, got {text!r}")
     return vals

@@ -107,7 +107,9 @@ class LinkConfig:
         ):
             _fraction(name, getattr(self, name))
         if not 0 < self.latency_ewma_alpha <= 1:
-            raise ValueError(f"latency_ewma_alpha must be in (0, 1], got {self.latency_ewma_alpha}")
+            raise ValueError(
+                f"latency_ewma_alpha must be in (0, 1], got {self.latency_ewma_alpha}"
+            )
         for name in (
             "down_after_failures",
             "up_after_successes",
@@ -134,9 +136,13 @@ class LinkConfig:
         self.local_skills = tuple(self.local_skills)
         for d in self.local_difficulties:
             if d not in DIFFICULTIES:
-                raise ValueError(f"local_difficulties: unknown difficulty {d!r}; known {DIFFICULTIES}")
+                raise ValueError(
+                    f"local_difficulties: unknown difficulty {d!r}; known {DIFFICULTIES}"
+                )
         for s in self.local_skills:
             if s not in SKILLS:
                 raise ValueError(f"local_skills: unknown skill {s!r}; known {tuple(SKILLS)}")
         if self.journal_path is not None and not str(self.journal_path).strip():
-            raise ValueError(f"journal_path must be a file path or None, got {self.journal_path!r}")
+            raise ValueError(
+                f"journal_path must be a file path or None, got {self.journal_path!r}"
+            )

@@ -280,7 +280,9 @@ class Journal:
                 (command_id,),
             ).fetchall()
         return [
-            Transition(r[0], r[1], CommandState(r[2]) if r[2] else None, CommandState(r[3]), r[4], r[5])
+            Transition(
+                r[0], r[1], CommandState(r[2]) if r[2] else None, CommandState(r[3]), r[4], r[5]
+            )
             for r in rows
         ]
 

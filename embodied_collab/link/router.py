@@ -260,9 +260,8 @@ class Router:
                 steps.append(d)
                 logger.info("fallback to local: %s", exc, extra={"event": "fallback"})
                 return self._via_local(request, deadline, steps, started, cloud_tried=True)
-            return self._finish(
-                request, self._gate_decision(f"cloud failed ({exc}) and {why}"), None, steps, started
-            )
+            gate = self._gate_decision(f"cloud failed ({exc}) and {why}")
+            return self._finish(request, gate, None, steps, started)
         result.backend = "cloud"
         return self._finish(request, steps[-1], result, steps, started)
 
@@ -368,7 +367,8 @@ class Router:
             self._queue.clear()
         out = []
         for request, _reason in pending:
-            r = self.handle(request, Deadline(deadline_s or self.config.call_timeout_s, self.clock))
+            deadline = Deadline(deadline_s or self.config.call_timeout_s, self.clock)
+            r = self.handle(request, deadline)
             out.append(r)
             if on_result is not None:
                 on_result(r)

@@ -98,7 +98,8 @@ def test_escalation_failure_keeps_local_plan():
 
 def test_local_planner_error_is_a_reason_not_a_crash():
     cfg = LinkConfig(policy="latency-first")
-    router = Router(cfg, FakeCloud(True), FakeLocal(error=RuntimeError("model broke")), FakeClock())
+    broken = FakeLocal(error=RuntimeError("model broke"))
+    router = Router(cfg, FakeCloud(True), broken, FakeClock())
     r = router.handle(req(**EASY))
     assert r.served_by == "cloud"
     router = Router(cfg, FakeCloud(False), FakeLocal(error=RuntimeError("model broke")),
