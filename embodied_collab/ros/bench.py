@@ -5,8 +5,10 @@ subscribes to its sensors and measures, on a private loopback-only DDS domain:
 
 - ``scan_hz`` / ``camera_hz``: received message rates;
 - ``camera_latency_ms_p50``: receive time minus the image stamp (render + transport);
-- ``cmd_to_odom_ms_p50`` / ``_p99``: from publishing a /cmd_vel to receiving the /odom that
-  reports that command's velocity.
+- ``cmd_to_odom_ms_p50`` / ``_p99``: from publishing a /cmd_vel to receiving the /odom the
+  simulator publishes once it has applied that command (``odom_on_cmd``): the first /odom
+  stamped after the publish. Periodic /odom is slowed to 1 Hz in this run so that it cannot be
+  mistaken for the answer; scan and camera run at their configured rates meanwhile.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def run_bench(
 
     from embodied_collab.ros import convert, qos
 
+    import sys
+
+    from embodied_collab.ros.host import SWITCH_INTERVAL_S
+
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     domain = procs.unique_domain_id() if domain_id is None else domain_id
     env = procs.ros_env(domain)
     procs.use_private_domain(domain)
@@ -68,19 +75,25 @@ def run_bench(
         "ros", "run", "sim", "--ros-args",
         "-p", f"camera_width:={width}", "-p", f"camera_height:={height}",
         "-p", f"camera_rate_hz:={float(camera_hz)}", "-p", f"scan_rate_hz:={float(scan_hz)}",
-        "-p", "cmd_timeout_s:=5.0", "-p", "use_sim_time:=false",
+        "-p", "cmd_timeout_s:=5.0", "-p", "odom_rate_hz:=1.0", "-p", "odom_on_cmd:=true",
+        "-p", "use_sim_time:=false",
     )
     proc = procs.spawn(cmd, env, log_path=str(log))
     context = Context()
     rclpy.init(context=context, domain_id=domain, signal_handler_options=SignalHandlerOptions.NO)
-    node = rclpy.create_node("bench_ros", context=context)
+    # Sensors and the command loop on separate nodes and executor threads, so that a command's
+    # answer is not queued behind camera frames in this process.
+    node = rclpy.create_node("bench_ros_sensors", context=context)
+    cmd_node = rclpy.create_node("bench_ros_cmd", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
+    cmd_executor = SingleThreadedExecutor(context=context)
+    cmd_executor.add_node(cmd_node)
     lock = threading.Lock()
     scans: list[float] = []
     images: list[float] = []
     latencies: list[float] = []
-    pending: dict[str, Any] = {"w": None, "t0": 0.0, "event": threading.Event()}
+    pending: dict[str, Any] = {"armed": False, "t0": 0.0, "t0_ns": 0, "event": threading.Event()}
     round_trips: list[float] = []
 
     def on_scan(msg: Any) -> None:
@@ -94,18 +107,17 @@ def run_bench(
             latencies.append((now - convert.stamp_ns(msg.header.stamp)) / 1e6)
 
     def on_odom(msg: Any) -> None:
-        w = pending["w"]
-        if w is not None and abs(msg.twist.twist.angular.z - w) < 1e-6:
+        if pending["armed"] and convert.stamp_ns(msg.header.stamp) >= pending["t0_ns"]:
             round_trips.append((time.perf_counter() - pending["t0"]) * 1e3)
-            pending["w"] = None
+            pending["armed"] = False
             pending["event"].set()
 
     node.create_subscription(LaserScan, "/scan", on_scan, qos.sensor_qos())
     node.create_subscription(Image, "/camera/image_raw", on_image, qos.sensor_qos())
-    node.create_subscription(Odometry, "/odom", on_odom, qos.state_qos())
-    pub = node.create_publisher(Twist, "/cmd_vel", qos.command_qos())
-    spinner = threading.Thread(target=_spin, args=(executor,), daemon=True)
-    spinner.start()
+    cmd_node.create_subscription(Odometry, "/odom", on_odom, qos.state_qos())
+    pub = cmd_node.create_publisher(Twist, "/cmd_vel", qos.command_qos())
+    for ex in (executor, cmd_executor):
+        threading.Thread(target=_spin, args=(ex,), daemon=True).start()
     try:
         deadline = time.monotonic() + startup_timeout_s
         while time.monotonic() < deadline and not (images and scans and pub.get_subscription_count()):
@@ -122,19 +134,22 @@ def run_bench(
         with lock:
             scan_times, image_times, lat = list(scans), list(images), list(latencies)
         for k in range(cmd_samples):
-            w = 0.01 + 0.001 * (k % 50) * (1 if k % 2 else -1)
+            w = 0.2 if k % 2 else -0.2  # turn in place, back and forth
             pending["event"].clear()
-            pending["w"] = w
+            pending["t0_ns"] = time.time_ns()
             pending["t0"] = time.perf_counter()
+            pending["armed"] = True
             pub.publish(convert.twist_msg(0.0, w))
             if not pending["event"].wait(1.0):
-                pending["w"] = None
-                logger.warning("no /odom reported command %d within 1 s", k)
+                pending["armed"] = False
+                logger.warning("no /odom answered command %d within 1 s", k)
             time.sleep(0.005)
         pub.publish(convert.twist_msg(0.0, 0.0))
     finally:
         executor.shutdown(timeout_sec=2.0)
+        cmd_executor.shutdown(timeout_sec=2.0)
         node.destroy_node()
+        cmd_node.destroy_node()
         context.try_shutdown()
         rc = procs.stop(proc)
         logger.info("simulator node exited with %s", rc)

@@ -30,7 +30,7 @@ class SimNodeConfig:
         odom_on_cmd: also publish /odom right after a /cmd_vel is applied, so a controller sees
             the effect of its command without waiting for the next periodic message.
         cmd_timeout_s: stop the base when no /cmd_vel arrived for this long (a real base's
-            watchdog; simulated seconds).
+            watchdog; simulated seconds; 0 disables it).
         odom_frame: frame id of /odom.
         base_frame: child frame id of /odom.
         laser_frame: frame id of /scan.
@@ -66,7 +66,8 @@ class SimNodeConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or not (16 <= value <= 1920):
                 raise ValueError(f"{name} must be an integer in [16, 1920], got {value!r}")
-        _positive("cmd_timeout_s", self.cmd_timeout_s, 60.0)
+        if not (0.0 <= self.cmd_timeout_s <= 60.0):
+            raise ValueError(f"cmd_timeout_s must be in [0, 60], got {self.cmd_timeout_s!r}")
         for name in ("odom_frame", "base_frame", "laser_frame", "camera_frame"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value or " " in value:

@@ -14,6 +14,7 @@ from typing import Any
 
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -30,7 +31,8 @@ _READ_ONLY = ("world_seed", "world_path", "camera_width", "camera_height", "odom
 
 def build_robot_sim(cfg: SimNodeConfig) -> Any:
     """The core simulator for ``cfg`` (plain Python, no ROS)."""
-    from embodied_collab.sim.robot_sim import RobotSim, RobotSimConfig
+    from embodied_collab.sim.config_sim import SimConfig
+    from embodied_collab.sim.robot_sim import RobotSim
 
     if cfg.world_path:
         from embodied_collab.sim.world import World
@@ -40,8 +42,9 @@ def build_robot_sim(cfg: SimNodeConfig) -> Any:
         from embodied_collab.sim.generate import generate_world
 
         world = generate_world(cfg.world_seed)
-    sim_cfg = RobotSimConfig(camera_width=cfg.camera_width, camera_height=cfg.camera_height)
-    return RobotSim(world, sim_cfg)
+    sim_cfg = SimConfig(camera_width=cfg.camera_width, camera_height=cfg.camera_height,
+                        cmd_timeout=cfg.cmd_timeout_s)
+    return RobotSim(world, sim_cfg, seed=cfg.world_seed)
 
 
 class _Schedule:
@@ -79,10 +82,12 @@ class SimNode(Node):
         self._pub_info = self.create_publisher(CameraInfo,
                                                TOPICS["camera_info"], sensor)
         self._pub_clock = self.create_publisher(ClockMsg, "/clock", qos.clock_qos())
+        # Commands get their own callback group: with a multi-threaded executor they are
+        # handled while a camera frame renders, so /cmd_vel -> /odom stays short.
+        self._state = (self._sim.pose, self._sim.velocity)
         self.create_subscription(Twist, TOPICS["cmd_vel"], self._on_cmd_vel,
-                                 qos.command_qos())
+                                 qos.command_qos(), callback_group=MutuallyExclusiveCallbackGroup())
         self._create_services()
-        self._last_cmd_time = self._sim.time
         self._reset_schedules(cfg)
         self._wall = time.monotonic()
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -139,32 +144,30 @@ class SimNode(Node):
                 dt = min(elapsed, max_dt)
                 self._sim.step(dt)
                 elapsed -= dt
+            self._state = (self._sim.pose, self._sim.velocity)
             t = self._sim.time
-            if t - self._last_cmd_time > cfg.cmd_timeout_s and self._sim.velocity != (0.0, 0.0):
-                self._sim.set_cmd_vel(0.0, 0.0)
             stamp = self._stamp_ns()
             if self._use_sim_time():
                 self._pub_clock.publish(convert.clock_msg(stamp))
             if self._odom.due(t):
-                self._publish_odom(stamp)
+                self._publish_odom(stamp, *self._state)
             if self._scan.due(t):
                 self._publish_scan(stamp)
             if self._camera.due(t):
                 self._publish_camera(stamp)
 
-    def _publish_odom(self, stamp: int) -> None:
+    def _publish_odom(self, stamp: int, pose: tuple, velocity: tuple) -> None:
         cfg = self._params.config
         self._pub_odom.publish(convert.odometry_msg(
-            self._sim.pose, self._sim.velocity, stamp_ns=stamp, frame_id=cfg.odom_frame,
+            pose, velocity, stamp_ns=stamp, frame_id=cfg.odom_frame,
             child_frame_id=cfg.base_frame))
 
     def _publish_scan(self, stamp: int) -> None:
         cfg = self._params.config
         s = self._sim
         self._pub_scan.publish(convert.scan_msg(
-            s.scan(), angle_min=s.config.scan_angle_min, angle_max=s.config.scan_angle_max,
-            range_min=getattr(s.config, "scan_range_min", 0.0),
-            range_max=s.config.scan_range_max, stamp_ns=stamp, frame_id=cfg.laser_frame,
+            s.scan(), angle_min=s.angle_min, angle_max=s.angle_max, range_min=s.range_min,
+            range_max=s.range_max, stamp_ns=stamp, frame_id=cfg.laser_frame,
             scan_time=1.0 / cfg.scan_rate_hz))
 
     def _publish_camera(self, stamp: int) -> None:
@@ -186,11 +189,11 @@ class SimNode(Node):
         except ValueError as exc:
             self.get_logger().warning(f"ignored /cmd_vel: {exc}")
             return
-        with self._lock:
-            self._sim.set_cmd_vel(v, w)
-            self._last_cmd_time = self._sim.time
-            if self._params.config.odom_on_cmd:
-                self._publish_odom(self._stamp_ns())
+        # No lock: set_cmd_vel only stores the command, and odom reads the state snapshot the
+        # physics loop leaves after each step, so a command never waits for a camera frame.
+        self._sim.set_cmd_vel(v, w)
+        if self._params.config.odom_on_cmd:
+            self._publish_odom(self._stamp_ns(), *self._state)
 
     def _create_services(self) -> None:
         srv = interfaces.srv()
