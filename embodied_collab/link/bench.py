@@ -219,6 +219,7 @@ class LinkBench:
             for i, (mode, hold) in enumerate(plan):
                 if not self._wait_up(0.3, 10.0):
                     logger.warning("link did not come back up before fault %d", i)
+                state_at_inject = self.monitor.state.value
                 t_inject = time.monotonic()
                 if mode == "delay":
                     self.proxy.set_fault(FaultMode.DELAY, delay_s=5.0)
@@ -232,6 +233,7 @@ class LinkBench:
                 t_back = self._first_cloud_after(t_clear, 10.0)
                 cycles.append({
                     "mode": mode, "hold_s": hold, "inject": t_inject, "clear": t_clear,
+                    "state_at_inject": state_at_inject,
                     "detect_s": None if t_detect is None else t_detect - t_inject,
                     "detect_at": t_detect,
                     "return_s": None if t_back is None else t_back - t_clear,
@@ -275,6 +277,11 @@ class LinkBench:
             if c["detect_s"] is not None:
                 by_mode.setdefault(c["mode"], []).append(c["detect_s"])
         counts = self.journal.counts()
+        refused = [r for r in journaled.values() if r.state == CommandState.FAILED]
+        with self.tl.lock:
+            downs = [t for t, s in self.tl.states if s == "down"]
+        spurious = [t for t in downs
+                    if not any(c["inject"] <= t <= c["clear"] + 2.0 for c in cycles)]
         return {
             "detect_s_p50": percentile(detect, 50),
             "detect_s_p95": percentile(detect, 95),
@@ -287,6 +294,13 @@ class LinkBench:
             "note": MISSION_NOTE,
             "details": {
                 "undetected_faults": sum(1 for c in cycles if c["detect_s"] is None),
+                "undetected": [
+                    {k: c[k] for k in ("mode", "hold_s", "state_at_inject")}
+                    for c in cycles if c["detect_s"] is None
+                ],
+                "spurious_down_transitions": len(spurious),
+                "refused_with_reason": len(refused),
+                "refusal_reasons": sorted({r.reason.split(";")[-1].strip() for r in refused}),
                 "not_returned_faults": sum(1 for c in cycles if c["return_s"] is None),
                 "detect_s_max": max(detect) if detect else None,
                 "return_s_p50": percentile(ret, 50),
