@@ -59,8 +59,23 @@ class Lidar:
             segs += [np.stack(s, axis=1) for s in ((x0, y0, x1, y0), (x1, y0, x1, y1),
                                                    (x1, y1, x0, y1), (x0, y1, x0, y0))]
         s = np.concatenate(segs).reshape(-1, 4)
-        self._a = s[:, :2].copy()
-        self._e = s[:, 2:] - s[:, :2]
+        vert = np.abs(s[:, 0] - s[:, 2]) < 1e-9
+        hori = ~vert & (np.abs(s[:, 1] - s[:, 3]) < 1e-9)
+        other = ~vert & ~hori
+        # axis-aligned segments (every generated wall and furniture edge) take a cheap path
+        v, h = s[vert], s[hori]
+        # one row per axis-aligned segment: hit at t = (c - p) / d_axis, then check |q - mid| <= half
+        self._c = np.concatenate([v[:, 0], h[:, 1]])
+        self._is_h = np.concatenate([np.zeros(len(v), dtype=bool), np.ones(len(h), dtype=bool)])
+        lo = np.concatenate([np.minimum(v[:, 1], v[:, 3]), np.minimum(h[:, 0], h[:, 2])])
+        hi = np.concatenate([np.maximum(v[:, 1], v[:, 3]), np.maximum(h[:, 0], h[:, 2])])
+        self._mid, self._half = 0.5 * (lo + hi), 0.5 * (hi - lo) + 1e-9
+        # column k of [1/dx, 1/dy, dy, dx] per segment: inverse along the axis, slope of the other
+        self._inv_col = np.where(self._is_h, 1, 0)
+        self._d_col = np.where(self._is_h, 3, 2)
+        o = s[other]
+        self._a = o[:, :2].copy()
+        self._e = o[:, 2:] - o[:, :2]
 
     def scan(
         self, pose: tuple[float, float, float], rng: np.random.Generator | None = None
@@ -73,27 +88,39 @@ class Lidar:
         """
         x, y, th = pose
         ang = self.angles + th
-        dx, dy = np.cos(ang)[:, None], np.sin(ang)[:, None]
+        cx, cy = np.cos(ang), np.sin(ang)
         best = np.full(self.beams, self.range_max)
+        big = 1e12
+        if len(self._c):
+            sx = np.where(np.abs(cx) < 1e-12, 1e-12, cx)
+            sy = np.where(np.abs(cy) < 1e-12, 1e-12, cy)
+            cols = np.stack([1.0 / sx, 1.0 / sy, cy, cx], axis=1)  # (B, 4)
+            p = np.where(self._is_h, y, x)  # robot coordinate along each segment's normal
+            q = np.where(self._is_h, x, y)
+            t = (self._c - p) * cols[:, self._inv_col]
+            off = q - self._mid + t * cols[:, self._d_col]
+            t = np.where((t > 0) & (np.abs(off) <= self._half), t, big)
+            best = np.minimum(best, t.min(axis=1))
+        dx, dy = cx[:, None], cy[:, None]
         if len(self._a):
             ex, ey = self._e[:, 0], self._e[:, 1]
             px, py = self._a[:, 0] - x, self._a[:, 1] - y
             den = dx * ey - dy * ex  # (B, S)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inv = 1.0 / den
-                t = (px * ey - py * ex) * inv
-                u = (px * dy - py * dx) * inv
-            hit = (t > 0) & (u >= 0) & (u <= 1)
-            best = np.minimum(best, np.where(hit, t, np.inf).min(axis=1))
+            den = np.where(np.abs(den) < 1e-12, 1e-12, den)
+            inv = 1.0 / den
+            t = (px * ey - py * ex) * inv
+            u = (px * dy - py * dx) * inv
+            t[(t <= 0) | (u < 0) | (u > 1)] = big
+            best = np.minimum(best, t.min(axis=1))
         c = self.obstacles.circles
         if len(c):
             ox, oy, r = c[:, 0] - x, c[:, 1] - y, c[:, 2]
             b = ox * dx + oy * dy  # projection of the centre on the ray
             disc = b * b - (ox * ox + oy * oy - r * r)
-            with np.errstate(invalid="ignore"):
-                t = b - np.sqrt(disc)
-            t = np.where((disc >= 0) & (t > 0), t, np.inf)
+            t = b - np.sqrt(np.maximum(disc, 0.0))
+            t[(disc < 0) | (t <= 0)] = big
             best = np.minimum(best, t.min(axis=1))
         if self.noise > 0 and rng is not None:
             best = best + rng.normal(0.0, self.noise, size=best.shape)
-        return np.clip(best, self.range_min, self.range_max).astype(np.float32)
+        best = np.maximum(np.minimum(best, self.range_max), self.range_min)
+        return best.astype(np.float32)

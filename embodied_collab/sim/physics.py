@@ -40,8 +40,19 @@ class Obstacles:
         self.extra_objects = list(extra_objects or [])
         self.walls = world.wall_segments()
         self.boxes = world.furniture_boxes()
-        a = self.walls[:, :2]
-        d = self.walls[:, 2:] - a
+        w = self.walls
+        axis = (np.abs(w[:, 0] - w[:, 2]) < 1e-9) | (np.abs(w[:, 1] - w[:, 3]) < 1e-9)
+        # axis-aligned walls become thin boxes (square ends); others stay segments
+        aw = w[axis]
+        wall_boxes = np.stack([np.minimum(aw[:, 0], aw[:, 2]) - WALL_HALF,
+                               np.minimum(aw[:, 1], aw[:, 3]) - WALL_HALF,
+                               np.maximum(aw[:, 0], aw[:, 2]) + WALL_HALF,
+                               np.maximum(aw[:, 1], aw[:, 3]) + WALL_HALF], axis=1)
+        self._solid = np.concatenate([wall_boxes.reshape(-1, 4), self.boxes]).reshape(-1, 4)
+        self._bx0, self._by0, self._bx1, self._by1 = (self._solid[:, i].copy() for i in range(4))
+        seg = w[~axis]
+        a = seg[:, :2]
+        d = seg[:, 2:] - a
         self._wa, self._wd = a, d
         self._wl2 = np.maximum((d * d).sum(axis=1), 1e-12)
         self.circles = np.zeros((0, 3))
@@ -61,23 +72,22 @@ class Obstacles:
         x = np.asarray(x, dtype=np.float64)[..., None]
         y = np.asarray(y, dtype=np.float64)[..., None]
         gap = np.full(np.broadcast(x, y).shape[:-1], np.inf)
-        if len(self.walls):
+        if len(self._bx0):
+            ddx = np.maximum(np.maximum(self._bx0 - x, x - self._bx1), 0.0)
+            ddy = np.maximum(np.maximum(self._by0 - y, y - self._by1), 0.0)
+            gap = np.minimum(gap, np.sqrt((ddx * ddx + ddy * ddy).min(axis=-1)))
+        if len(self._wa):
             ax, ay = self._wa[:, 0], self._wa[:, 1]
             dx, dy = self._wd[:, 0], self._wd[:, 1]
             t = np.clip(((x - ax) * dx + (y - ay) * dy) / self._wl2, 0.0, 1.0)
             dist = np.hypot(x - ax - t * dx, y - ay - t * dy) - WALL_HALF
             gap = np.minimum(gap, dist.min(axis=-1))
-        if len(self.boxes):
-            b = self.boxes
-            ddx = np.maximum(np.maximum(b[:, 0] - x, x - b[:, 2]), 0.0)
-            ddy = np.maximum(np.maximum(b[:, 1] - y, y - b[:, 3]), 0.0)
-            gap = np.minimum(gap, np.hypot(ddx, ddy).min(axis=-1))
         return gap
 
     def _build_grid(self) -> None:
         if len(self.walls) or len(self.boxes):
             pts = np.concatenate([self.walls[:, :2], self.walls[:, 2:], self.boxes[:, :2],
-                                  self.boxes[:, 2:]])
+                                  self.boxes[:, 2:]]).reshape(-1, 2)
             lo, hi = pts.min(axis=0) - 1.0, pts.max(axis=0) + 1.0
         else:
             lo, hi = np.array([-10.0, -10.0]), np.array([10.0, 10.0])
