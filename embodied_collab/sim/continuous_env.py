@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -17,8 +18,9 @@ from embodied_collab.sim import catalog
 from embodied_collab.sim.config_sim import SimConfig
 from embodied_collab.sim.generate import generate_world
 from embodied_collab.sim.navgrid import NavGrid
+from embodied_collab.sim.physics import Obstacles
 from embodied_collab.sim.robot_sim import RobotSim
-from embodied_collab.sim.world import World, WorldObject
+from embodied_collab.sim.world import ROBOT_RADIUS, World, WorldObject
 
 GOAL_DIST_NORM = 10.0  # metres mapped to 1.0 in the observation
 _CACHE_SIZE = 16
@@ -125,7 +127,8 @@ class HouseholdNavEnv(gym.Env):
             world = World.load(world)
         self._fixed_world = world
         self._suite = self._load_suite(suite)
-        self._cache: OrderedDict[Any, tuple[World, NavGrid]] = OrderedDict()
+        self._cache: OrderedDict[Any, tuple[World, NavGrid, np.ndarray]] = OrderedDict()
+        self._start_ok: np.ndarray | None = None
 
         cfg = self.config
         n = cfg.lidar_beams + 5
@@ -160,13 +163,17 @@ class HouseholdNavEnv(gym.Env):
     def _world_for(self, key, make) -> tuple[World, NavGrid]:
         if key not in self._cache:
             w = make()
-            self._cache[key] = (w, NavGrid(w))
+            grid = NavGrid(w)
+            # start cells: free in the grid and with real clearance for the robot's disc
+            gap = Obstacles(w).static_gap(grid._cx, grid._cy)
+            self._cache[key] = (w, grid, grid.free & (gap > ROBOT_RADIUS + 0.05))
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(key)
-        base, grid = self._cache[key]
-        world = base.copy()
+        base, grid, start_ok = self._cache[key]
+        world = copy.deepcopy(base)
         grid.world = world  # the grid only reads static geometry, shared by every copy
+        self._start_ok = start_ok
         return world, grid
 
     def _choose_world(self) -> tuple[World, NavGrid, str | None]:
@@ -265,9 +272,12 @@ class HouseholdNavEnv(gym.Env):
         self.world, self.grid = world, grid
         self._field = grid.distance_field(*self.goal)
         if self.random_start:
-            reach = np.argwhere(np.isfinite(self._field) & grid.free & (self._field >= 1.0))
+            ok = np.isfinite(self._field) & self._start_ok
+            reach = np.argwhere(ok & (self._field >= 1.0))
             if len(reach) == 0:
-                reach = np.argwhere(np.isfinite(self._field) & grid.free)
+                reach = np.argwhere(ok)
+            if len(reach) == 0:
+                raise ValueError(f"no free start pose can reach the goal {self.goal}")
             r, c = reach[int(rng.integers(len(reach)))]
             sx, sy = grid.to_world(int(c), int(r))
             world.robot.x, world.robot.y = sx, sy
@@ -321,7 +331,7 @@ class HouseholdNavEnv(gym.Env):
         return {"state": state, "rgb": rgb, "depth": depth}
 
     def _info(self, success: bool) -> dict[str, Any]:
-        return {"geodesic_distance": self._geo, "success": success,
+        return {"geodesic_distance": float(self._geo), "success": success,
                 "collided": bool(self.sim.collided), "goal": self.goal, "goal_id": self.goal_id,
                 "world_seed": self.world.seed, "time": self.sim.time}
 

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 WALL_HALF = WALL_THICKNESS / 2
 _GRID_RES = 0.05
+_GRID_CACHE: dict[bytes, tuple] = {}  # static clearance grids by geometry (worlds are reused)
 
 
 class Obstacles:
@@ -85,6 +86,10 @@ class Obstacles:
         return gap
 
     def _build_grid(self) -> None:
+        key = self.walls.tobytes() + b"|" + self.boxes.tobytes()
+        if key in _GRID_CACHE:
+            self._origin, self._grid, self._shape = _GRID_CACHE[key]
+            return
         if len(self.walls) or len(self.boxes):
             pts = np.concatenate([self.walls[:, :2], self.walls[:, 2:], self.boxes[:, :2],
                                   self.boxes[:, 2:]]).reshape(-1, 2)
@@ -97,10 +102,14 @@ class Obstacles:
         xs = lo[0] + np.arange(nx) * _GRID_RES
         ys = lo[1] + np.arange(ny) * _GRID_RES
         gx, gy = np.meshgrid(xs, ys)
-        rows = [self.static_gap(gx[r], gy[r]) for r in range(ny)]  # row-wise: bounded memory
+        step = max(1, 4096 // max(nx, 1))
+        rows = [self.static_gap(gx[r:r + step], gy[r:r + step]) for r in range(0, ny, step)]
         # a lower bound of the gap anywhere within the cell around a grid point
-        self._grid = np.stack(rows) - _GRID_RES * 0.75
+        self._grid = np.concatenate(rows) - _GRID_RES * 0.75
         self._shape = (ny, nx)
+        if len(_GRID_CACHE) >= 32:
+            _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
+        _GRID_CACHE[key] = (self._origin, self._grid, self._shape)
 
     def gap(self, x: float, y: float) -> float:
         """Free distance between a robot centred at (x, y) and the nearest obstacle surface
