@@ -204,9 +204,10 @@ class HouseholdPlanEnv(gym.Env):
         if self.render_mode == "ansi":
             return self._ep().text()
         if self.render_mode == "rgb_array":
-            from embodied_collab.sim.cli import draw_map_rgb
+            from embodied_collab.sim.render import render_topdown
 
-            return draw_map_rgb(self.world, self.driven_path())
+            return render_topdown(self.world, trail=self.driven_path(),
+                                  title=self.task.instruction)
         return None
 
 
