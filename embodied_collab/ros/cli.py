@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from typing import Any
 
 from embodied_collab.errors import InvalidInputError
@@ -93,16 +92,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
     try:
         host = GraphHost(args.mode, params_dir=args.params_dir, topics=topics,
                          use_sim_time=sim_time, namespace=args.namespace, overrides=overrides)
-        host.start(background=args.duration is not None, install_signal_handlers=True)
+        host.start()
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from exc
     try:
-        if args.duration is None:
-            host.spin()
-        else:
-            deadline = time.monotonic() + args.duration
-            while time.monotonic() < deadline and host.nodes and host.ok():
-                time.sleep(0.1)
+        host.wait(args.duration)
     finally:
         host.shutdown()
     return 0

@@ -10,8 +10,10 @@ remappings, taken from :mod:`embodied_collab.ros.graph`.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -94,20 +96,22 @@ class GraphHost:
         self._overrides = overrides
         self._num_threads = num_threads
         self.nodes: list[Any] = []
+        self._stopped = threading.Event()
         self._context: Any = None
         self._executor: Any = None
         self._thread: threading.Thread | None = None
 
-    def start(self, *, background: bool = True, install_signal_handlers: bool = False) -> None:
-        """Create the context, the nodes and the executor; spin in a thread if ``background``."""
+    def start(self) -> None:
+        """Create the context, the nodes and the executor, and spin in a background thread."""
         rclpy = require("rclpy", "ros")
         from rclpy.context import Context
         from rclpy.executors import MultiThreadedExecutor
         from rclpy.signals import SignalHandlerOptions
 
         self._context = Context()
-        options = SignalHandlerOptions.ALL if install_signal_handlers else SignalHandlerOptions.NO
-        rclpy.init(context=self._context, signal_handler_options=options)
+        # Signals are handled by wait(): the executor must stop before the context goes, or
+        # callbacks still running would use a destroyed context.
+        rclpy.init(context=self._context, signal_handler_options=SignalHandlerOptions.NO)
         try:
             for spec in self.specs:
                 self.nodes.append(make_node(spec, context=self._context,
@@ -121,22 +125,18 @@ class GraphHost:
         for node in self.nodes:
             self._executor.add_node(node)
         logger.info("hosting %s", ", ".join(n.get_fully_qualified_name() for n in self.nodes))
-        if background:
-            self._thread = threading.Thread(target=self.spin, name="graph-host", daemon=True)
-            self._thread.start()
+        self._stopped.clear()
+        self._thread = threading.Thread(target=_spin, args=(self._executor, self._stopped),
+                                        name="graph-host", daemon=True)
+        self._thread.start()
 
-    def spin(self) -> None:
-        """Spin until the context shuts down (SIGINT/SIGTERM with signal handlers)."""
-        from rclpy.executors import ExternalShutdownException
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until SIGINT/SIGTERM, the executor stopping, or ``timeout`` seconds.
 
-        try:
-            self._executor.spin()
-        except (ExternalShutdownException, KeyboardInterrupt):
-            pass
-
-    def ok(self) -> bool:
-        """True while the host's context is running."""
-        return self._context is not None and self._context.ok()
+        Call from the main thread. Returns:
+            True if stopped by a signal or the executor, False on timeout.
+        """
+        return wait_for_stop(self._stopped, timeout)
 
     def node(self, name: str) -> Any:
         """The hosted node named ``name``."""
@@ -146,21 +146,19 @@ class GraphHost:
         raise KeyError(name)
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop spinning, destroy the nodes and the context (idempotent)."""
+        """Stop spinning, destroy the nodes, then the context (idempotent)."""
         if self._executor is not None:
-            self._executor.shutdown(timeout_sec=timeout)
+            _stop(self._executor, self._thread, self._stopped, timeout)
+        self._thread = None
         for node in self.nodes:
             node.destroy_node()
         self.nodes.clear()
         if self._context is not None:
             self._context.try_shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
         self._executor = None
         self._context = None
 
-    def __enter__(self) -> GraphHost:
+    def __enter__(self) -> GraphHost:  # noqa: D105
         self.start()
         return self
 
@@ -182,7 +180,8 @@ def run_node(name: str, argv: Sequence[str] | None = None) -> int:
         ValueError: for an unknown node or a parameter that does not validate.
     """
     rclpy = require("rclpy", "ros")
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
     spec = node_spec(name)
     # Hand the GIL over sooner (default 5 ms) so that a command callback is not held up by a
@@ -193,20 +192,70 @@ def run_node(name: str, argv: Sequence[str] | None = None) -> int:
     if "--params-file" in defaults:  # first, so that a --params-file in argv wins
         i = defaults.index("--params-file")
         argv = ["--ros-args", *defaults[i: i + 2], "--", *argv]
-    rclpy.init(args=["embodied-collab", *argv])
-    node = None
+    rclpy.init(args=["embodied-collab", *argv], signal_handler_options=SignalHandlerOptions.NO)
+    node = executor = thread = None
+    stopped = threading.Event()
     try:
         node = spec.node_class()(spec.name)
         executor = MultiThreadedExecutor(num_threads=2)
         executor.add_node(node)
-        executor.spin()
-    except (ExternalShutdownException, KeyboardInterrupt):
-        pass
+        thread = threading.Thread(target=_spin, args=(executor, stopped), daemon=True)
+        thread.start()
+        wait_for_stop(stopped)
     finally:
+        # Order matters: stop the executor (running callbacks finish), then the node, then
+        # the context; the reverse makes callbacks use destroyed handles.
+        if executor is not None:
+            _stop(executor, thread, stopped, 5.0)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _spin(executor: Any, stopped: threading.Event) -> None:
+    # spin_once in a loop rather than spin(): rclpy's Executor.shutdown() destroys the guard
+    # condition a concurrent spin() is waiting on; here the loop ends first (see _stop).
+    from rclpy.executors import ExternalShutdownException
+
+    try:
+        while not stopped.is_set():
+            executor.spin_once(timeout_sec=0.1)
+    except ExternalShutdownException:
+        pass
+    except Exception:  # a node crashed: log it and let the main thread shut down
+        logger.exception("executor stopped by an error")
+    finally:
+        stopped.set()
+
+
+def _stop(executor: Any, thread: threading.Thread | None, stopped: threading.Event,
+          timeout: float) -> None:
+    """Stop the spin loop, wait for running callbacks, then shut the executor down."""
+    stopped.set()
+    if thread is not None:
+        thread.join(timeout)
+    pool = getattr(executor, "_executor", None)  # MultiThreadedExecutor's worker pool
+    if pool is not None:
+        pool.shutdown(wait=True)  # callbacks are short (one tick, one frame)
+    executor.shutdown(timeout_sec=timeout)
+
+
+def wait_for_stop(stopped: threading.Event, timeout: float | None = None) -> bool:
+    """Wait (main thread) for SIGINT/SIGTERM or ``stopped``; False if ``timeout`` passed first."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stopped.set())
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while not stopped.wait(0.2):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return True
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main_for(name: str) -> int:
