@@ -23,6 +23,8 @@ from embodied_collab.sim.world import WALL_HEIGHT, Furniture, World, WorldObject
 NEAR = 0.05
 _NOISE = np.random.default_rng(12345).uniform(-1.0, 1.0, 4096).astype(np.float32)
 _CEILING = np.array([232, 230, 226], dtype=np.float32)
+_MAX_INTENSITY = 2.0  # brightest shade x light the colour table resolves
+_LEVELS = (np.arange(256, dtype=np.float32) + 0.5) * np.float32(_MAX_INTENSITY / 256)
 
 
 def _hash(i: np.ndarray) -> np.ndarray:
@@ -251,7 +253,8 @@ class Camera:
             with np.errstate(invalid="ignore"):
                 hx, hy = x + zw * Dx, y + zw * Dy
             vertical = np.abs(ex[k]) < np.abs(ey[k])
-            tw = np.nan_to_num(np.where(vertical, hy, hx), nan=0.0, posinf=0.0, neginf=0.0)
+            tw = np.where(vertical, hy, hx)
+            tw[~np.isfinite(tw)] = 0.0
             nx = np.where(vertical, -np.sign(Dx), 0.0)
             ny = np.where(vertical, 0.0, -np.sign(Dy))
             nlam = np.clip(nx * L[0] + ny * L[1], 0, 1)
@@ -291,20 +294,22 @@ class Camera:
         full: dict[int, int] = {}
         self._draw_prims(prims, x, y, Dx, Dy, zw_f, depth, shade, mat, instance, full, L, amb)
 
-        # ---- lighting and colour
+        # ---- lighting and colour: intensity quantised to 256 levels, then one table lookup
         palette = np.empty((3 + 2 * len(prims), 3), dtype=np.float32)
         palette[0], palette[1], palette[2] = ap.wall_colour, ap.floor_colour, _CEILING
         for i, p in enumerate(prims):
             palette[3 + 2 * i] = p.albedo
             palette[4 + 2 * i] = p.albedo * (1.0 if p.instance >= 0 else 1.08)
         palette *= np.asarray(ap.tint, dtype=np.float32)
-        inten = shade * (np.float32(ap.light) / (1.0 + np.float32(0.012) * depth * depth))
-        img = np.take(palette, mat, axis=0)
-        img *= inten[..., None]
+        lut = np.minimum(palette[:, None, :] * _LEVELS[None, :, None], 255).astype(np.uint8)
+        inten = shade * (np.float32(ap.light / _MAX_INTENSITY * 255)
+                         / (1.0 + np.float32(0.012) * depth * depth))
+        idx = np.minimum(inten, 255).astype(np.int32)
+        idx += mat.astype(np.int32) << 8
+        rgb = np.take(lut.reshape(-1, 3), idx, axis=0)
         if self.noise > 0 and rng is not None:
-            img += rng.normal(0.0, self.noise, size=img.shape).astype(np.float32)
-        np.clip(img, 0, 255, out=img)
-        rgb = img.astype(np.uint8)
+            noisy = rgb + rng.normal(0.0, self.noise, size=rgb.shape)
+            rgb = np.clip(noisy, 0, 255).astype(np.uint8)
         depth = np.minimum(depth, np.float32(self.far))
         if self.depth_noise > 0 and rng is not None:
             depth *= (1.0 + rng.normal(0.0, self.depth_noise, size=depth.shape)).astype(np.float32)
