@@ -74,8 +74,9 @@ def oracle_success(n_per_difficulty: int = 100, seed: int = 10_000,
         from tqdm import tqdm
 
         bar = tqdm(total=n_per_difficulty * len(DIFFICULTIES), desc="oracle", unit="task")
-    for k, diff in enumerate(DIFFICULTIES):
-        suite = generate_suite(n_per_difficulty, diff, seed=seed + k)
+    for diff in DIFFICULTIES:
+        # the same worlds for every difficulty (different tasks): prepared once, cached by seed
+        suite = generate_suite(n_per_difficulty, diff, seed=seed)
         env = HouseholdPlanEnv(suite=suite)
         ok = 0
         for i, task in enumerate(suite):

@@ -182,7 +182,7 @@ class HouseholdPlanEnv(gym.Env):
         key = id(places)
         hit = self._working.get(key)
         if hit is None or hit[0] is None:
-            world = copy.deepcopy(pristine)
+            world = _clone(pristine)
             hit = (world, Episode.snapshot(world))
             self._working[key] = hit
             while len(self._working) > self.config.cache_size:
@@ -209,6 +209,17 @@ class HouseholdPlanEnv(gym.Env):
             return render_topdown(self.world, trail=self.driven_path(),
                                   title=self.task.instruction)
         return None
+
+
+def _clone(world: World) -> World:
+    """A copy whose mutable parts (objects, furniture, robot) are private; rooms, doors and
+    walls, which nothing mutates, are shared."""
+    out = copy.copy(world)
+    out.objects = [copy.copy(o) for o in world.objects]
+    out.furniture = [copy.copy(f) for f in world.furniture]
+    out.robot = copy.copy(world.robot)
+    out.reindex()
+    return out
 
 
 def _generated_task(world_seed: int, difficulty: str) -> Task:

@@ -663,7 +663,7 @@ class Episode:
         return {
             **self.last,
             "total_path_length": self.path_length,
-            "action_mask": self.action_mask(),
+            "action_mask": self.action_mask().copy(),
             "text": self.text(),
             "is_success": self.success,
             "steps": self.steps,
