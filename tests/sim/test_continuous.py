@@ -191,5 +191,8 @@ def test_benchmark_functions_return_rates():
 
     assert continuous_steps_per_s(seconds=0.3) > 10
     assert camera_frames_per_s(seconds=0.3) > 1
+    assert camera_frames_per_s(seconds=0.2, width=320, height=240, clock="wall") > 1
     with pytest.raises(ValueError, match="seconds"):
         continuous_steps_per_s(seconds=0)
+    with pytest.raises(ValueError, match="clock"):
+        camera_frames_per_s(seconds=0.1, clock="sundial")
