@@ -23,10 +23,10 @@ SMALL_CAM = SimConfig(camera_width=32, camera_height=24, lidar_beams=16)
 def test_gymnasium_env_checker():
     from gymnasium.utils.env_checker import check_env
 
-    env = gym.make(ENV_ID, world_seed=1)
+    env = gym.make(ENV_ID, world_seed=1, render_mode="rgb_array")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_env(env.unwrapped, skip_render_check=True)
+        check_env(env.unwrapped)
     env.close()
 
 
