@@ -87,6 +87,8 @@ class GraphHost:
         num_threads: int | None = None,
     ) -> None:
         self.specs = nodes_for(mode)
+        if not self.specs:
+            logger.warning("the %r graph declares no nodes yet", mode)
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - {s.name for s in self.specs})
         if unknown:
