@@ -53,6 +53,8 @@ def run_bench(
         BenchError: if the simulator node does not publish within ``startup_timeout_s``.
     """
     rclpy = require("rclpy", "ros")
+    import sys
+
     from geometry_msgs.msg import Twist
     from nav_msgs.msg import Odometry
     from rclpy.context import Context
@@ -61,9 +63,6 @@ def run_bench(
     from sensor_msgs.msg import Image, LaserScan
 
     from embodied_collab.ros import convert, qos
-
-    import sys
-
     from embodied_collab.ros.host import SWITCH_INTERVAL_S
 
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -120,7 +119,8 @@ def run_bench(
         threading.Thread(target=_spin, args=(ex,), daemon=True).start()
     try:
         deadline = time.monotonic() + startup_timeout_s
-        while time.monotonic() < deadline and not (images and scans and pub.get_subscription_count()):
+        ready = lambda: images and scans and pub.get_subscription_count()  # noqa: E731
+        while time.monotonic() < deadline and not ready():
             if proc.poll() is not None:
                 raise BenchError(f"simulator node exited with {proc.returncode}: "
                                  f"{log.read_text()[-2000:]}")

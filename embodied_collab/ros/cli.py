@@ -23,7 +23,8 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     run.add_argument("ros_args", nargs=argparse.REMAINDER, help="ROS arguments")
     run.set_defaults(func=_cmd_run)
 
-    up = ros_sub.add_parser("up", help="host the whole graph in one process (MultiThreadedExecutor)")
+    up = ros_sub.add_parser("up", help="host the whole graph in one process "
+                            "(MultiThreadedExecutor)")
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--sim", dest="mode", action="store_const", const="sim",
                       help="the stack on the simulator (default)")

@@ -71,4 +71,5 @@ class SimNodeConfig:
         for name in ("odom_frame", "base_frame", "laser_frame", "camera_frame"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value or " " in value:
-                raise ValueError(f"{name} must be a non-empty frame id without spaces, got {value!r}")
+                raise ValueError(
+                    f"{name} must be a non-empty frame id without spaces, got {value!r}")

@@ -27,11 +27,12 @@ def generate(mode: str, *, params_dir: str | Path) -> Any:
         params_dir: default of the ``params_dir`` launch argument (the launch file's own
             ``params/`` folder, in the source tree and in ``share/embodied_collab_bringup``).
     """
-    from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
     from launch_ros.actions import Node
     from launch_ros.parameter_descriptions import ParameterValue
+
+    from launch import LaunchDescription
 
     entities: list[Any] = []
     for arg in launch_arguments(mode):

@@ -203,5 +203,5 @@ class ParameterMirror(Generic[T]):
 
 
 def declare_config(node: Any, config_cls: type[T], **kwargs: Any) -> ParameterMirror[T]:
-    """Shorthand for :class:`ParameterMirror` (``mirror = declare_config(self, SimNodeConfig)``)."""
+    """Shorthand for :class:`ParameterMirror`: ``declare_config(self, SimNodeConfig)``."""
     return ParameterMirror(node, config_cls, **kwargs)

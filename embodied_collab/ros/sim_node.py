@@ -85,8 +85,8 @@ class SimNode(Node):
         # Commands get their own callback group: with a multi-threaded executor they are
         # handled while a camera frame renders, so /cmd_vel -> /odom stays short.
         self._state = (self._sim.pose, self._sim.velocity)
-        self.create_subscription(Twist, TOPICS["cmd_vel"], self._on_cmd_vel,
-                                 qos.command_qos(), callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(Twist, TOPICS["cmd_vel"], self._on_cmd_vel, qos.command_qos(),
+                                 callback_group=MutuallyExclusiveCallbackGroup())
         self._create_services()
         self._reset_schedules(cfg)
         self._wall = time.monotonic()
