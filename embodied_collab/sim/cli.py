@@ -103,17 +103,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------- generate
 def _generate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from embodied_collab.errors import InvalidInputError
     from embodied_collab.sim.generate import generate_suite
 
     if args.n < 1:
         raise InvalidInputError(f"--n must be >= 1, got {args.n}")
     try:
-        with tqdm(total=1, desc="generating", unit="suite", disable=args.n < 200) as bar:
-            suite = generate_suite(args.n, args.difficulty, seed=args.seed, name=args.name)
-            bar.update(1)
+        suite = generate_suite(args.n, args.difficulty, seed=args.seed, name=args.name)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
     suite.save(args.out)
