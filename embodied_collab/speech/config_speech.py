@@ -69,7 +69,7 @@ class SpeechConfig:
     correction_cutoff: float = 0.75
     vad: bool = True
     vad_threshold: float = 0.5
-    min_silence_ms: int = 250
+    min_silence_ms: int = 400
     speculative_ms: int = 32
     speech_pad_ms: int = 160
     min_speech_ms: int = 120

@@ -226,6 +226,12 @@ class Grounder:
             first = places[0]
             if first is not target and first["start"] < target["start"]:
                 source = first
+        inferred = verb is None
+        if verb is None and obj is not None and target is not None and \
+                set(words[max(0, target["start"] - 2):target["start"]]) & {"in", "on", "inside"} \
+                and \
+                "to" not in words[:target["start"]]:
+            verb, source, target = "find", target, None  # "the cup in the kitchen"
         if verb is None:
             verb = "bring" if obj is not None and target is not None else (
                 "go" if obj is None and target is not None else "find" if obj else None)
@@ -258,6 +264,8 @@ class Grounder:
             questions.append("Where should I go?")
         if verb is None:
             factor *= 0.5
+        elif inferred:
+            factor *= 0.8
         if self.vocabulary.has_world:
             factor *= self._ground_ids(slots, questions)
         confidence = float(min(scores) * factor) if scores else 0.0

@@ -81,6 +81,8 @@ class SpeechPipeline:
                  transcriber: Transcriber | None = None, embedder: Embedder | None = None,
                  vad: SileroVad | None = None) -> None:
         self.config = config or SpeechConfig()
+        import scipy.signal  # noqa: F401  (resampling; a cold import costs seconds)
+
         self.transcriber = transcriber or Transcriber(self.config)
         self.vad = vad or (SileroVad() if self.config.vad else None)
         self._embedder = embedder
