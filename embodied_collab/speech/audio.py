@@ -164,3 +164,49 @@ def add_noise(
     p_noise = float(np.mean(np.square(noise))) + 1e-12
     noise *= np.sqrt(p_sig / (p_noise * 10 ** (snr_db / 10.0)))
     return (audio + noise).astype(np.float32)
+
+
+def microphone_chunks(*, sample_rate: int = SAMPLE_RATE, block_s: float = 0.064,
+                      max_s: float | None = None, timeout_s: float = 2.0):
+    """Yield float32 mono blocks from the default microphone (needs ``sounddevice``).
+
+    Args:
+        sample_rate: capture rate (16 kHz avoids resampling).
+        block_s: seconds per block.
+        max_s: stop after this many seconds (None: until the caller stops iterating).
+        timeout_s: longest wait for one block before giving up.
+
+    Raises:
+        DependencyNotInstalled: sounddevice (or its PortAudio library) is missing.
+        InvalidInputError: the microphone delivered nothing within ``timeout_s``.
+    """
+    from embodied_collab.errors import DependencyNotInstalled
+
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError) as exc:
+        raise DependencyNotInstalled("sounddevice", "mic") from exc
+    return _mic_blocks(sd, sample_rate, block_s, max_s, timeout_s)
+
+
+def _mic_blocks(sd, sample_rate: int, block_s: float, max_s: float | None, timeout_s: float):
+    import queue
+
+    blocks: queue.Queue[np.ndarray] = queue.Queue()
+    frames = int(block_s * sample_rate)
+
+    def _callback(indata, _frames, _time, status):  # runs on the audio thread
+        if status:
+            logger.warning("microphone: %s", status)
+        blocks.put(indata[:, 0].astype(np.float32).copy())
+
+    got = 0.0
+    with sd.InputStream(samplerate=sample_rate, channels=1, blocksize=frames,
+                        dtype="float32", callback=_callback):
+        while max_s is None or got < max_s:
+            try:
+                block = blocks.get(timeout=timeout_s)
+            except queue.Empty as exc:
+                raise InvalidInputError(f"no audio from the microphone in {timeout_s} s") from exc
+            got += block.size / sample_rate
+            yield block

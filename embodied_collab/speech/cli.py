@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, Any]) -> None:
     s.add_argument("--config", help="YAML file with SpeechConfig fields")
     s.set_defaults(func=_say)
 
+    m = sub.add_parser("listen", help="transcribe commands from the microphone (sounddevice)")
+    m.add_argument("--world", help="world JSON file whose names bias and ground commands")
+    m.add_argument("--seconds", type=float, default=30.0, help="listen this long")
+    m.add_argument("--config", help="YAML file with SpeechConfig fields")
+    m.add_argument("--json", action="store_true", help="print one JSON object per line")
+    m.set_defaults(func=_listen)
+
     b = groups["bench"].add_parser("speech", help="speech benchmark vs plain faster-whisper")
     b.add_argument("--commands", type=int, default=40,
                    help="generated commands, each played clean and at 20 and 10 dB SNR")
@@ -85,6 +92,29 @@ def _transcribe(args: argparse.Namespace) -> int:
         if intent.ask_back:
             print(f"ask back:   {intent.ask_back}")
         print(f"audio {result.audio_s:.2f} s, latency {result.latency_s:.3f} s")
+    return 0
+
+
+def _listen(args: argparse.Namespace) -> int:
+    import json
+
+    from embodied_collab.speech.audio import microphone_chunks
+    from embodied_collab.speech.pipeline import SpeechPipeline
+
+    world = None
+    if args.world:
+        from embodied_collab.sim.world import World
+
+        world = World.load(args.world)
+    chunks = microphone_chunks(max_s=args.seconds)  # fails early if there is no microphone
+    pipe = SpeechPipeline(_config(args.config), world)
+    pipe.warm_up()
+    for res in pipe.listen(chunks):
+        if args.json:
+            print(json.dumps(res.to_dict()), flush=True)
+        else:
+            print(f"{res.text!r} -> {res.intent.kind} {res.intent.verb or ''} "
+                  f"{res.intent.slots} ({res.latency_s:.2f} s)", flush=True)
     return 0
 
 

@@ -70,7 +70,7 @@ class SpeechConfig:
     vad: bool = True
     vad_threshold: float = 0.5
     min_silence_ms: int = 400
-    speculative_ms: int = 32
+    speculative_ms: int = 160
     speech_pad_ms: int = 160
     min_speech_ms: int = 120
     max_utterance_s: float = 20.0

@@ -143,9 +143,11 @@ class Grounder:
         if quick is not None:
             return Intent(quick, 1.0, clean)
         mentions = self._mentions(words)
-        verb = next((VERBS[w] for w in words if w in VERBS), None)
-        if verb == "pick" and "up" not in words and any(m.kind != "object" for m in mentions):
-            verb = "bring"
+        verbs = [VERBS[w] for w in words if w in VERBS]
+        verb = verbs[0] if verbs else None
+        if verb in ("go", "find") and any(m.kind == "object" for m in mentions):
+            # "go to the counter and grab the apple", "look for the cup and bring it to ..."
+            verb = next((v for v in verbs if v not in ("go", "find")), verb)
         if not mentions:
             return Intent("unknown", 0.0 if verb is None else 0.3, clean, verb=verb,
                           ask_back="Sorry, I did not understand. What should I do?")
@@ -216,11 +218,15 @@ class Grounder:
         for place in places:
             prep = words[place["start"] - 1] if place["start"] > 0 else ""
             prep2 = words[place["start"] - 2] if place["start"] > 1 else ""
-            if "from" in (prep, prep2) and source is None:
+            prep3 = words[place["start"] - 3] if place["start"] > 2 else ""
+            if source is None and ("from" in (prep, prep2) or "is" in (prep2, prep3)):
                 source = place
             elif place["start"] >= obj_end and target is None and (
                     prep in _TARGET_PREPS or prep2 in _TARGET_PREPS or verb == "go"):
                 target = place
+        if obj is not None and source is None and places and places[0]["end"] <= obj.start \
+                and places[0] is not target:
+            source = places[0]  # "go to the counter in the laundry and grab the apple"
         if obj is not None and source is None and target is not None and len(places) >= 2:
             # "the cup on the table in the kitchen to the desk": first place is where it is
             first = places[0]
@@ -235,6 +241,8 @@ class Grounder:
         if verb is None:
             verb = "bring" if obj is not None and target is not None else (
                 "go" if obj is None and target is not None else "find" if obj else None)
+        if verb == "pick" and target is not None and source is not None:
+            verb = "bring"  # "pick the cup from the table and put it on the desk"
         if verb in ("find", "pick") and target is not None and source is None:
             source, target = target, None
         slots: dict[str, str] = {}

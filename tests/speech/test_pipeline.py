@@ -1,0 +1,126 @@
+"""The real speech pipeline: silero-vad + faster-whisper base + grounding on generated speech.
+
+Audio is synthesized with the real hibari-tts voice; the ASR model is the real Whisper base
+assembled from its packages. One pipeline is shared by the module to keep this under a minute.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from embodied_collab.assets import assemble
+from embodied_collab.errors import InvalidInputError, ModelNotAvailable
+from embodied_collab.sim.generate import generate_task
+from embodied_collab.speech.asr import resolve_model, trim_repetition
+from embodied_collab.speech.audio import SAMPLE_RATE, resample, write_wav
+from embodied_collab.speech.bench import word_errors
+from embodied_collab.speech.config_speech import SpeechConfig
+from embodied_collab.speech.tts import Speaker, reply_for
+
+pytestmark = pytest.mark.models
+
+COMMAND = "Bring the red cup from the kitchen table to the desk in the office."
+
+
+@pytest.fixture(scope="module")
+def speaker():
+    return Speaker(SpeechConfig())
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    from embodied_collab.speech.pipeline import SpeechPipeline
+
+    return SpeechPipeline(SpeechConfig())
+
+
+def _silence(s):
+    return np.zeros(int(s * SAMPLE_RATE), np.float32)
+
+
+def _speech16(speaker, text):
+    return resample(speaker.say(text), speaker.sample_rate)
+
+
+def test_transcribe_any_rate_and_channels(pipeline, speaker):
+    audio = speaker.say(COMMAND)  # 24 kHz
+    stereo = np.stack([audio, audio], axis=1)
+    pcm = (np.clip(stereo, -1, 1) * 32767).astype(np.int16)
+    res = pipeline.transcribe(pcm, speaker.sample_rate)
+    errors, n = word_errors(COMMAND, res.text)
+    assert errors <= 1, res.text
+    assert res.intent.kind == "task" and res.intent.verb == "bring"
+    assert res.intent.slots["object"] == "cup" and res.intent.slots["target_room"] == "office"
+    assert res.audio_s == pytest.approx(audio.size / speaker.sample_rate, abs=0.01)
+    d = res.to_dict()
+    assert set(d) >= {"text", "intent", "confidence", "audio_s", "latency_s"}
+
+
+def test_silence_gives_empty_result_and_clipping_an_error(pipeline):
+    res = pipeline.transcribe(_silence(1.5), SAMPLE_RATE)
+    assert res.text == "" and res.intent.kind == "unknown" and res.intent.ask_back
+    noise = np.random.default_rng(0).normal(0, 0.003, SAMPLE_RATE).astype(np.float32)
+    assert pipeline.transcribe(noise, SAMPLE_RATE).text == ""  # faint hiss: no speech
+    loud = np.clip(np.sin(np.arange(SAMPLE_RATE) * 0.05) * 20, -1, 1).astype(np.float32)
+    with pytest.raises(InvalidInputError, match="clipped"):
+        pipeline.transcribe(loud, SAMPLE_RATE)
+
+
+def test_stream_cut_by_vad_with_stop(pipeline, speaker):
+    a = _speech16(speaker, "Go to the kitchen.")
+    b = _speech16(speaker, "Stop!")
+    stream = np.concatenate([_silence(0.5), a, _silence(1.0), b, _silence(0.8)])
+    chunks = [stream[i:i + 1600] for i in range(0, stream.size, 1600)]  # 100 ms chunks
+    results = list(pipeline.listen(chunks))
+    assert [r.intent.kind for r in results] == ["task", "stop"], [r.text for r in results]
+    assert results[0].intent.slots.get("target") == "kitchen"
+    assert results[0].start_s < 0.6 < results[1].start_s
+    for r in results:
+        assert 0.0 < r.latency_s < 10.0
+
+
+def test_world_grounding_and_reply(pipeline, speaker):
+    task = generate_task(2, "multi_step")
+    world = task.world()
+    res = pipeline.transcribe(speaker.say(task.instruction), speaker.sample_rate, world=world)
+    assert res.intent.slots.get("object") == task.goal.object, (res.text, res.intent.slots)
+    assert res.intent.slots.get("target") == task.goal.target
+    reply = reply_for(res.intent, "accepted")
+    assert reply.startswith("Okay, I will bring")
+    assert reply_for(res.intent, "failed", "the door is locked").endswith("locked.")
+
+
+def test_cli_transcribe_json(tmp_path, capsys, speaker):
+    from embodied_collab.cli.main import main
+
+    wav = tmp_path / "cmd.wav"
+    write_wav(wav, np.concatenate([_silence(0.3), speaker.say("Stop."), _silence(0.3)]),
+              speaker.sample_rate)
+    assert main(["transcribe", str(wav), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["intent"] == "stop" and out["confidence"] == 1.0
+    bad = tmp_path / "bad.wav"
+    bad.write_text("this is not audio")
+    assert main(["transcribe", str(bad), "--json"]) == 2
+    assert "not a readable audio file" in capsys.readouterr().err
+
+
+def test_model_is_configurable():
+    path = assemble("whisper-base-ct2")
+    assert resolve_model(str(path)) == path  # a directory works as well as an asset name
+    with pytest.raises(ModelNotAvailable, match="neither"):
+        resolve_model("/nonexistent/whisper-large")
+
+
+def test_speaker_validates_text(speaker):
+    with pytest.raises(InvalidInputError, match="empty"):
+        speaker.say("  ")
+    audio = speaker.say("Done.")
+    assert audio.dtype == np.float32 and 0.2 < audio.size / speaker.sample_rate < 3.0
+
+
+def test_trim_repetition():
+    assert trim_repetition("Stop. Stop. Stop. St") == "Stop."
+    assert trim_repetition("Go to the kitchen. Go to") == "Go to the kitchen."
+    assert trim_repetition("put the cup on the cup") == "put the cup on the cup"
