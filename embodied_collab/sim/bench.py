@@ -20,6 +20,8 @@ def planning_steps_per_s(seconds: float = 3.0, n_tasks: int = 40, seed: int = 0)
     timed loop is steps plus resets from the pool. The acting policy picks a valid action (from
     ``info["action_mask"]``) 80% of the time and a uniformly random one otherwise, so steps mix
     successful moves, failures and invalid actions; its cost is included in the time.
+    Time is the process's CPU time (the loop is single-threaded), so the number means "steps per
+    second of one core" even on a machine shared with other jobs.
     """
     from embodied_collab.sim.bench_continuous import _one_thread
     from embodied_collab.sim.generate import generate_suite
@@ -34,7 +36,7 @@ def planning_steps_per_s(seconds: float = 3.0, n_tasks: int = 40, seed: int = 0)
             env.reset(options={"task_index": i})
         rnd = random.Random(seed)
         _, info = env.reset(seed=seed)
-        n, t0 = 0, time.perf_counter()
+        n, t0 = 0, time.process_time()
         while True:
             for _ in range(200):
                 if rnd.random() < 0.8:
@@ -46,7 +48,7 @@ def planning_steps_per_s(seconds: float = 3.0, n_tasks: int = 40, seed: int = 0)
                 n += 1
                 if term or trunc:
                     _, info = env.reset()
-            elapsed = time.perf_counter() - t0
+            elapsed = time.process_time() - t0
             if elapsed >= seconds:
                 return n / elapsed
 

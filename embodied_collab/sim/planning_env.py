@@ -61,13 +61,16 @@ class HouseholdPlanEnv(gym.Env):
 
     ## Observation Space
 
-    ``Box(0, 1, (OBS_SIZE,), float32)``: the goal (target category, colour, size one-hots,
-    relation holding/on/in, destination furniture slot), the robot (place slot, held object slot,
-    step fraction), per room (exists, explored, robot inside, distance), per furniture (exists,
-    room, category, container, surface, open, is destination, robot there, distance) and per
-    object (observed; then category, colour, size, on/in/held, is target, at the robot's place,
-    support slot; all zero while unobserved). ``info["text"]`` holds the same state as text
-    (instruction, :meth:`SceneGraph.to_text`, recent actions) for language models.
+    ``Box(0, 1, (OBS_SIZE,), float32)`` (1,438 values), in this order: the goal (target
+    category, colour and size one-hots, relation holding/on/in, destination furniture slot); the
+    robot (place slot one-hot over start + rooms + furniture, held object slot, holding flag,
+    step fraction); the driving distance from the robot's place to every room and furniture slot
+    (metres / 20, capped at 1; 1 for empty or unreachable slots); per room slot (exists,
+    explored, robot inside); per furniture slot (exists, room, category, container, surface,
+    open, is destination); per object slot (observed; then category, colour, size, on/in/held,
+    is target, at the robot's place, support slot; all zero while unobserved).
+    ``info["text"]`` holds the same state as text (instruction, :meth:`SceneGraph.to_text`,
+    recent actions) for language models.
 
     ## Rewards
 

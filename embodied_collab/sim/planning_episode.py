@@ -10,6 +10,7 @@ wrapper around it is :class:`embodied_collab.sim.planning_env.HouseholdPlanEnv`.
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict
 from typing import Any
 
@@ -51,8 +52,9 @@ _DIST_SCALE = 20.0  # metres mapped to 1.0 in observations
 _LAYOUT = (
     ("goal", len(_CATS) + len(_COLS) + len(_SIZES) + len(_GOAL_REL) + MAX_FURNITURE, 1),
     ("robot", N_PLACES + MAX_OBJECTS + 2, 1),
-    ("rooms", 4, MAX_ROOMS),
-    ("furniture", 1 + MAX_ROOMS + len(_FCATS) + 2 + 4, MAX_FURNITURE),
+    ("distances", N_PLACES - 1, 1),
+    ("rooms", 3, MAX_ROOMS),
+    ("furniture", 1 + MAX_ROOMS + len(_FCATS) + 2 + 2, MAX_FURNITURE),
     ("objects", 1 + len(_CATS) + len(_COLS) + len(_SIZES) + 5 + MAX_FURNITURE, MAX_OBJECTS),
 )
 OBS_SIZE = sum(w * n for _, w, n in _LAYOUT)
@@ -151,23 +153,26 @@ class PlaceMap:
         self.dist = np.full((N_PLACES, N_PLACES), np.inf)
         self.dist[np.ix_(slots, slots)] = d
         np.fill_diagonal(self.dist, 0.0)
+        self.reachable = np.isfinite(self.dist)
+        np.fill_diagonal(self.reachable, False)
         self.dist_scaled = np.minimum(self.dist / _DIST_SCALE, 1.0).astype(np.float32)
         self._static_features(world)
 
     def _static_features(self, world: World) -> None:
         codec = self.codec
         # room slot of every place slot (start: the room the robot starts in)
-        self.place_room = np.full(N_PLACES, -1, dtype=np.int64)
+        self.place_room: list[int] = [-1] * N_PLACES
         start_room = world.room_at(world.robot.x, world.robot.y)
         if start_room is not None:
             self.place_room[0] = codec.room_slot[start_room.id]
-        self.place_room[1:1 + len(world.rooms)] = np.arange(len(world.rooms))
+        for i in range(len(world.rooms)):
+            self.place_room[1 + i] = i
         for i, f in enumerate(world.furniture):
             self.place_room[1 + MAX_ROOMS + i] = codec.room_slot[f.room]
         self.room_exists = np.zeros(MAX_ROOMS, dtype=np.float32)
         self.room_exists[: len(world.rooms)] = 1.0
-        self.container = np.zeros(MAX_FURNITURE, dtype=bool)
-        self.surface = np.zeros(MAX_FURNITURE, dtype=bool)
+        self.container = [False] * MAX_FURNITURE
+        self.surface = [False] * MAX_FURNITURE
         w = _width("furniture")
         self.furn_static = np.zeros((MAX_FURNITURE, w), dtype=np.float32)
         for i, f in enumerate(world.furniture):
@@ -291,7 +296,7 @@ class Episode:
         self.target = codec.obj_slot.get(goal.object, -1) if goal else -1
         self.dest = codec.furn_slot.get(goal.target, -1) if goal and goal.target else -1
         self._target_seen = self._target_picked = False
-        self.scene = SceneGraph(world)
+        self.scene = SceneGraph(world, cache_text=True)
         if self.holding >= 0:
             self.scene.observed.add(world.robot.holding)
             self.observed[self.holding] = True
@@ -444,7 +449,7 @@ class Episode:
         if slot == self.place:
             return self._fail(text, f"already at {name}")
         d = float(self.places.dist[self.place, slot])
-        if not np.isfinite(d):
+        if not math.isfinite(d):
             return self._fail(text, f"{name} cannot be reached from here")
         self._move(slot)
         x, y, th = self.places.points[slot]
@@ -454,8 +459,12 @@ class Episode:
             self.world.object_by_id(r.holding).position = (x, y)
         self.path_length += d
         self.visits.append((x, y))
-        self._explore(int(self.places.place_room[slot]))
-        new = self._observed(self.scene.move_to(name))
+        room = self.places.place_room[slot]
+        # nothing new can show up in an explored room: only opening (observed there) or the
+        # robot's own placing changes what is visible
+        fresh = room >= 0 and not self.explored[room]
+        self._explore(room)
+        new = self._observed(self.scene.move_to(name, observe=fresh))
         reward = self._shaped(new) - self.config.distance_weight * d
         return self._outcome(text, True, f"arrived at {name} ({d:.1f} m)", reward, d)
 
@@ -469,7 +478,7 @@ class Episode:
             return self._fail(text, f"{furn.id} is out of reach; navigate there first")
         furn.open = True
         self.open[f] = True
-        self._furn[f, _FW - 4] = 1.0
+        self._furn[f, _FW - 2] = 1.0
         new = self._observed(self.scene.observe_container(furn.id))
         return self._outcome(text, True, f"opened {furn.id}, saw {new} new object(s)",
                              self._shaped(new))
@@ -490,6 +499,10 @@ class Episode:
             return self._fail(text, f"{obj.id} is out of reach; navigate to its furniture first")
         elif obj.relation == "in" and not self.open[fp]:
             return self._fail(text, f"{obj.id} is inside the closed {obj.support}")
+        if obj.support is not None:
+            self.scene.invalidate(self.world.furniture[self.obj_support[i]].room)
+        else:
+            self.scene.invalidate()
         obj.relation, obj.support = "held", None
         obj.position = (self.world.robot.x, self.world.robot.y)
         self.world.robot.holding = obj.id
@@ -522,6 +535,7 @@ class Episode:
         dx = min(0.5 * (x1 - x0) - obj.radius, 0.12 * n_there) if n_there else 0.0
         obj.relation, obj.support, obj.position, obj.z = rel, furn.id, (cx + max(dx, 0.0), cy), z
         self.world.robot.holding = None
+        self.scene.invalidate(furn.room)
         self._set_holding(-1)
         self._sync_object(i)
         self._write_object(i)
@@ -536,10 +550,7 @@ class Episode:
 
     def _compute_mask(self) -> np.ndarray:
         m = np.zeros(N_ACTIONS, dtype=np.int8)
-        reach = np.isfinite(self.places.dist[self.place])
-        reach[self.place] = False
-        m[NAV_ROOM:NAV_FURN] = reach[1:1 + MAX_ROOMS]
-        m[NAV_FURN:OPEN] = reach[1 + MAX_ROOMS:]
+        m[NAV_ROOM:OPEN] = self.places.reachable[self.place, 1:]  # place slots = nav slots
         fp = self.furniture_place
         if fp >= 0:
             if self.places.container[fp] and not self.open[fp]:
@@ -578,9 +589,11 @@ class Episode:
         a, w, n = _OFF["furniture"]
         self._furn = t[a:a + w * n].reshape(n, w)
         self._furn[:] = pm.furn_static
-        self._furn[:, w - 4] = self.open
+        self._furn[:, w - 2] = self.open
         if self.dest >= 0:
-            self._furn[self.dest, w - 3] = 1.0
+            self._furn[self.dest, w - 1] = 1.0
+        a = _OFF["distances"][0]
+        self._dist = t[a:a + N_PLACES - 1]
         a, w, n = _OFF["objects"]
         self._objs = t[a:a + w * n].reshape(n, w)
         self._set_holding(self.holding)
@@ -597,19 +610,14 @@ class Episode:
             robot[old] = 0.0
             if pm.place_room[old] >= 0:
                 self._rooms[pm.place_room[old], 2] = 0.0
-            if old > MAX_ROOMS:
-                self._furn[old - 1 - MAX_ROOMS, _FW - 2] = 0.0
         robot[slot] = 1.0
         if pm.place_room[slot] >= 0:
             self._rooms[pm.place_room[slot], 2] = 1.0
+        self._dist[:] = pm.dist_scaled[slot, 1:]
         fp = self.furniture_place
-        if fp >= 0:
-            self._furn[fp, _FW - 2] = 1.0
-        dist = pm.dist_scaled[slot]
-        self._rooms[:, 3] = dist[1:1 + MAX_ROOMS]
-        self._furn[:, _FW - 1] = dist[1 + MAX_ROOMS:]
         col = self._objs[:, _OB + 4]
-        col[:] = 0.0
+        if fp >= 0 or old > MAX_ROOMS:
+            col[:] = 0.0
         if fp >= 0:
             col[self.observed & (self.obj_support == fp)] = 1.0
 

@@ -31,6 +31,9 @@ class SceneGraph:
         observed: ids of objects already observed.
         explored: ids of rooms already explored.
         at: the robot's place (a room or furniture id), or ``None`` for its start pose.
+        cache_text: keep each room's line of :meth:`to_text` until :meth:`invalidate` is called
+            for that room (or the graph's own observe methods change it). Only for owners that
+            report every change they make to the world, like the planning environment.
     """
 
     def __init__(
@@ -40,8 +43,11 @@ class SceneGraph:
         observed: Iterable[str] = (),
         explored: Iterable[str] = (),
         at: str | None = None,
+        cache_text: bool = False,
     ) -> None:
         self.world = world
+        self.cache_text = cache_text
+        self._lines: dict[str, str] = {}
         self.observed: set[str] = set(observed)
         self.explored: set[str] = set(explored)
         self.at: str | None = None
@@ -92,24 +98,36 @@ class SceneGraph:
             return room.id if room else None
         return None
 
+    def invalidate(self, room_id: str | None = None) -> None:
+        """Forget the cached text of one room (or of all rooms)."""
+        if room_id is None:
+            self._lines.clear()
+        else:
+            self._lines.pop(room_id, None)
+
     def observe_room(self, room_id: str) -> list[str]:
         """Explore a room: observe the objects on its surfaces and in its open containers.
 
         Returns:
             ids of objects observed for the first time, in world order.
         """
-        self.explored.add(room_id)
+        if room_id not in self.explored:
+            self.explored.add(room_id)
+            self._lines.pop(room_id, None)
         new = []
         for o in self.world.objects:
             if o.id in self.observed or not self._visible(o) or self._obj_room(o) != room_id:
                 continue
             self.observed.add(o.id)
             new.append(o.id)
+        if new:
+            self._lines.pop(room_id, None)
         return new
 
     def observe_container(self, furniture_id: str) -> list[str]:
         """Observe what is inside an (open) container; returns newly observed ids."""
         f = self.world.furniture_by_id(furniture_id)
+        self._lines.pop(f.room, None)
         new = []
         if not f.open:
             return new
@@ -191,21 +209,14 @@ class SceneGraph:
         container); furniture of an explored room with no object shows ``[]``.
         """
         world = self.world
-        by_support: dict[str, list[str]] = {}
-        floor: dict[str, list[str]] = {}
-        for o in world.objects:
-            if o.id not in self.observed or o.relation == "held":
-                continue
-            words = f"{o.size} {o.colour} {o.id}"
-            if o.relation == "in":
-                words += " (in)"
-            if o.support is not None:
-                by_support.setdefault(o.support, []).append(words)
-            else:
-                floor.setdefault(self._obj_room(o) or "", []).append(words)
         lines = []
         for room in world.rooms:
-            lines.append(self._room_line(room, by_support, floor))
+            line = self._lines.get(room.id) if self.cache_text else None
+            if line is None:
+                line = self._room_line(room)
+                if self.cache_text:
+                    self._lines[room.id] = line
+            lines.append(line)
         lines.append(self._layout_line)
         holding = world.robot.holding
         held = "nothing"
@@ -215,8 +226,22 @@ class SceneGraph:
         lines.append(f"robot: at {self.at or START} in {self.robot_room()}, holding {held}")
         return "\n".join(lines)
 
-    def _room_line(self, room: Room, by_support: dict[str, list[str]],
-                   floor: dict[str, list[str]]) -> str:
+    def _room_line(self, room: Room) -> str:
+        by_support: dict[str, list[str]] = {}
+        floor: list[str] = []
+        for o in self.world.objects:
+            if o.id not in self.observed or o.relation == "held":
+                continue
+            where = self._room_of.get(o.support) if o.support else self._obj_room(o)
+            if where != room.id:
+                continue
+            words = f"{o.size} {o.colour} {o.id}"
+            if o.relation == "in":
+                words += " (in)"
+            if o.support is not None:
+                by_support.setdefault(o.support, []).append(words)
+            else:
+                floor.append(words)
         explored = room.id in self.explored
         parts = []
         for f in self._furniture_in[room.id]:
@@ -229,6 +254,6 @@ class SceneGraph:
             elif explored and (f.surface or f.open):
                 s += " []"
             parts.append(s)
-        if room.id in floor:
-            parts.append("floor [" + ", ".join(floor[room.id]) + "]")
+        if floor:
+            parts.append("floor [" + ", ".join(floor) + "]")
         return f"{room.id} {'explored' if explored else 'unexplored'}: " + "; ".join(parts)

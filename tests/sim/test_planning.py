@@ -185,3 +185,26 @@ def test_config_validation(field, value, match):
         kwargs["world_seed_high"] = 5
     with pytest.raises(ValueError, match=match):
         PlanningConfig(**kwargs)
+
+
+def test_cached_text_and_observation_match_a_fresh_build():
+    """The env updates its observation and scene text incrementally; both must equal what a
+    from-scratch build of the same state gives."""
+    from embodied_collab.sim.planning_episode import Episode
+
+    env = HouseholdPlanEnv()
+    _, info = env.reset(seed=3)
+    env.action_space.seed(3)
+    for _ in range(150):
+        _, _, term, trunc, info = env.step(env.action_space.sample(info["action_mask"]))
+        ep = env.episode
+        fresh = SceneGraph(ep.world, observed=ep.scene.observed, explored=ep.scene.explored,
+                           at=ep.scene.at)
+        assert ep.scene.to_text() == fresh.to_text()
+        rebuilt = Episode.__new__(Episode)
+        rebuilt.__dict__.update({k: v for k, v in ep.__dict__.items() if not k.startswith("_")})
+        rebuilt._obs = None
+        rebuilt._init_obs()
+        assert np.array_equal(rebuilt.observation(), ep.observation())
+        if term or trunc:
+            _, info = env.reset()
