@@ -84,14 +84,24 @@ def bench_cloud(
         dec = Decomposer(client, cfg)
         for task in tqdm(suite.tasks, desc="bench cloud", file=sys.stderr, disable=not progress):
             world = task.world()
-            row = {"difficulty": task.difficulty, "first_valid": False, "valid": False,
-                   "success": False, "latency_s": None, "tokens": None, "error": None}
+            row = {
+                "difficulty": task.difficulty,
+                "first_valid": False,
+                "valid": False,
+                "success": False,
+                "latency_s": None,
+                "tokens": None,
+                "error": None,
+            }
             try:
                 res = dec.decompose(task.instruction, world, raise_on_invalid=False)
-                row.update(first_valid=res.first_valid, valid=res.valid,
-                           latency_s=res.latency_s,
-                           tokens=res.prompt_tokens + res.completion_tokens,
-                           completion_tokens=res.completion_tokens)
+                row.update(
+                    first_valid=res.first_valid,
+                    valid=res.valid,
+                    latency_s=res.latency_s,
+                    tokens=res.prompt_tokens + res.completion_tokens,
+                    completion_tokens=res.completion_tokens,
+                )
                 if res.valid:
                     row["success"] = execute_plan(res.plan, task)
             except EmbodiedCollabError as exc:

@@ -23,13 +23,19 @@ def _config(args: argparse.Namespace, **overrides: Any):
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML config file (top-level key 'cloud' or flat)")
-    p.add_argument("--cloud", metavar="URL",
-                   help="OpenAI-compatible API root (default: start the embedded local server)")
+    p.add_argument(
+        "--cloud",
+        metavar="URL",
+        help="OpenAI-compatible API root (default: start the embedded local server)",
+    )
     p.add_argument("--model-name", help="model name sent to the server")
     p.add_argument("--deadline", type=float, help="deadline of one LLM call, seconds")
+    p.add_argument("--threads", type=int, help="CPU threads of the embedded server")
 
 
-def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
+def register(
+    sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]
+) -> None:
     """Add ``cloud serve``, ``plan`` and ``bench cloud`` to the CLI."""
     cloud = sub.add_parser("cloud", help="the cloud LLM (embedded local server)")
     cloud_sub = cloud.add_subparsers(dest="cloud_command", metavar="ACTION", required=True)
@@ -41,9 +47,12 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
 
     plan = sub.add_parser("plan", help="decompose an instruction into a plan of robot skills")
     plan.add_argument("instruction", help="the command, e.g. 'put the red cup in the fridge'")
-    plan.add_argument("--world", help="world JSON file (default: the generated world --world-seed)")
+    plan.add_argument(
+        "--world", help="world JSON file (default: the generated world --world-seed)"
+    )
     plan.add_argument("--world-seed", type=int, default=0, help="generated world when no --world")
     plan.add_argument("--no-privacy", action="store_true", help="send the instruction unredacted")
+    plan.add_argument("--repair-rounds", type=int, help="repair rounds (default from config)")
     plan.add_argument("--json", action="store_true", help="print JSON")
     _add_common(plan)
     plan.set_defaults(func=_plan)
@@ -68,8 +77,11 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         server.start()
-        print(f"serving {cfg.model} at {server.base_url} (pid {server.pid}); Ctrl-C stops",
-              file=sys.stderr, flush=True)
+        print(
+            f"serving {cfg.model} at {server.base_url} (pid {server.pid}); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
         code = server.wait()
         print(f"server exited with code {code}", file=sys.stderr)
         return 1 if code else 0
@@ -99,8 +111,15 @@ def _plan(args: argparse.Namespace) -> int:
     from embodied_collab.cloud.decompose import Decomposer
     from embodied_collab.cloud.server import LocalServer
 
-    cfg = _config(args, base_url=args.cloud, model=args.model_name, deadline_s=args.deadline,
-                  privacy=False if args.no_privacy else None)
+    cfg = _config(
+        args,
+        base_url=args.cloud,
+        model=args.model_name,
+        deadline_s=args.deadline,
+        repair_rounds=args.repair_rounds,
+        privacy=False if args.no_privacy else None,
+        local_n_threads=args.threads,
+    )
     world = _load_world(args)
     server = LocalServer(cfg) if cfg.base_url is None else None
     try:
@@ -127,8 +146,15 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise SystemExit("embodied-collab: error: --n must be >= 1")
-    cfg = _config(args, base_url=args.cloud, model=args.model_name, deadline_s=args.deadline,
-                  repair_rounds=args.repair_rounds, response_format=args.response_format)
+    cfg = _config(
+        args,
+        base_url=args.cloud,
+        model=args.model_name,
+        deadline_s=args.deadline,
+        repair_rounds=args.repair_rounds,
+        response_format=args.response_format,
+        local_n_threads=args.threads,
+    )
     out = bench_cloud(args.n, seed=args.seed, cfg=cfg, n_pii=args.n_pii)
     if args.json:
         print_json(out)

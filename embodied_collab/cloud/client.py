@@ -84,7 +84,9 @@ def load_api_key(cfg: CloudConfig) -> str | None:
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
-        raise InvalidFileError(f"cannot read API key file: {exc.strerror}", path=str(path)) from exc
+        raise InvalidFileError(
+            f"cannot read API key file: {exc.strerror}", path=str(path)
+        ) from exc
     key = lines[0].strip() if lines else ""
     if not key:
         raise InvalidFileError("API key file is empty", path=str(path))
@@ -211,7 +213,8 @@ class ChatClient:
                 "json_schema": {"name": "plan", "strict": True, "schema": json_schema},
             }
         elif json_schema is not None and self.cfg.response_format == "json_object":
-            body["response_format"] = {"type": "json_object"}
+            # JSON mode; llama.cpp servers also read the schema from here and constrain to it
+            body["response_format"] = {"type": "json_object", "schema": json_schema}
         payload = json.dumps(body).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._api_key:
@@ -261,11 +264,13 @@ class ChatClient:
                     )
                 chunks.append(chunk)
             if deadline.fired:
-                raise LinkTimeout(f"{where}: call exceeded its deadline of {deadline.seconds:.1f} s")
+                raise LinkTimeout(
+                    f"{where}: call exceeded its deadline of {deadline.seconds:.1f} s"
+                )
             return resp.status, b"".join(chunks)
         except LinkUnavailable:
             raise
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             raise LinkTimeout(
                 f"{where}: call exceeded its deadline of {deadline.seconds:.1f} s"
             ) from exc
@@ -293,8 +298,7 @@ class ChatClient:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadResponse(
-                f"{self.base_url}: reply is not JSON ({exc.msg} at char {exc.pos}): "
-                f"{text[:120]!r}"
+                f"{self.base_url}: reply is not JSON ({exc.msg} at char {exc.pos}): {text[:120]!r}"
             ) from exc
         try:
             choice = obj["choices"][0]

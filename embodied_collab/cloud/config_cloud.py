@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-#: How the client asks the server for JSON: a JSON schema (grammar-constrained where supported),
-#: plain JSON mode, or nothing (the reply is then parsed leniently as JSON).
+#: How the client asks the server for JSON: ``json_schema`` (the OpenAI structured-output form:
+#: hosted APIs, vLLM), ``json_object`` (JSON mode with the schema attached: llama.cpp servers
+#: constrain decoding to it, others treat it as plain JSON mode), or ``none`` (the reply is then
+#: parsed leniently as JSON).
 RESPONSE_FORMATS: tuple[str, ...] = ("json_schema", "json_object", "none")
 
 
@@ -53,7 +55,7 @@ class CloudConfig:
     max_response_bytes: int = 4_000_000
     max_tokens: int = 384
     temperature: float = 0.0
-    response_format: str = "json_schema"
+    response_format: str = "json_object"
     repair_rounds: int = 1
     max_steps: int = 16
     privacy: bool = True
@@ -70,12 +72,15 @@ class CloudConfig:
             parts = urlsplit(self.base_url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(
-                    f"base_url must be an http:// or https:// URL with a host, got {self.base_url!r}"
+                    "base_url must be an http:// or https:// URL with a host, "
+                    f"got {self.base_url!r}"
                 )
         if not self.model:
             raise ValueError(f"model must be a non-empty string, got {self.model!r}")
         if not self.api_key_env:
-            raise ValueError(f"api_key_env must name an environment variable, got {self.api_key_env!r}")
+            raise ValueError(
+                f"api_key_env must name an environment variable, got {self.api_key_env!r}"
+            )
         if not self.deadline_s > 0:
             raise ValueError(f"deadline_s must be > 0, got {self.deadline_s!r}")
         if not 0 < self.connect_timeout_s:

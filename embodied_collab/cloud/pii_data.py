@@ -14,17 +14,52 @@ import numpy as np
 from embodied_collab.cloud.privacy import FIRST_NAMES, SURNAMES, PrivacyFilter
 from embodied_collab.sim import catalog
 
-_STREETS = ["Baker", "Elm", "Maple", "High", "Station", "Church", "Mill", "Victoria", "Park View",
-            "North Bridge", "Cedar Hill", "Queen"]
-_SUFFIXES = ["Street", "St.", "Road", "Rd", "Avenue", "Ave", "Lane", "Drive", "Boulevard",
-             "Way", "Court", "Place", "Terrace"]
+_STREETS = [
+    "Baker",
+    "Elm",
+    "Maple",
+    "High",
+    "Station",
+    "Church",
+    "Mill",
+    "Victoria",
+    "Park View",
+    "North Bridge",
+    "Cedar Hill",
+    "Queen",
+]
+_SUFFIXES = [
+    "Street",
+    "St.",
+    "Road",
+    "Rd",
+    "Avenue",
+    "Ave",
+    "Lane",
+    "Drive",
+    "Boulevard",
+    "Way",
+    "Court",
+    "Place",
+    "Terrace",
+]
 _CITIES = ["Springfield", "London", "Leeds", "Boston", "Dublin", "Austin", "Oxford"]
 _DOMAINS = ["example.com", "example.org", "mail.example.net", "home.example.de", "uni.example.edu"]
 _DE_STREETS = ["Haupt", "Linden", "Garten", "Schiller", "Berg"]
 #: Family names that are NOT in the filter's list: they test the "capitalised word after a
 #: first name or a title" rule rather than the list.
-_UNLISTED_SURNAMES = ["Whitfield", "Okoro", "Lindqvist", "Marchetti", "Haddad", "Fairbanks",
-                      "Castellano", "Brennan", "Takahashi", "Oyelaran"]
+_UNLISTED_SURNAMES = [
+    "Whitfield",
+    "Okoro",
+    "Lindqvist",
+    "Marchetti",
+    "Haddad",
+    "Fairbanks",
+    "Castellano",
+    "Brennan",
+    "Takahashi",
+    "Oyelaran",
+]
 
 
 @dataclass
@@ -85,19 +120,27 @@ def _address(rng) -> str:
     if fmt == 1:
         return f"{n} {street}, {rng.choice(_CITIES)}"
     if fmt == 2:
-        return f"{n} {street}, Apt {rng.integers(1, 40)}, {rng.choice(_CITIES)} {rng.integers(10000, 99999)}"
-    return f"{rng.choice(_DE_STREETS)}strasse {rng.integers(1, 120)}, {rng.integers(10000, 99999)} Berlin"
+        city = rng.choice(_CITIES)
+        return f"{n} {street}, Apt {rng.integers(1, 40)}, {city} {rng.integers(10000, 99999)}"
+    de_street = f"{rng.choice(_DE_STREETS)}strasse {rng.integers(1, 120)}"
+    return f"{de_street}, {rng.integers(10000, 99999)} Berlin"
 
 
 def _household(rng) -> tuple[str, str, str]:
     """(object phrase, furniture phrase, room phrase), often capitalised."""
-    obj = f"{_cap(str(rng.choice(list(catalog.COLOURS))), rng)} {rng.choice(list(catalog.OBJECTS))}"
+    obj = (
+        f"{_cap(str(rng.choice(list(catalog.COLOURS))), rng)} {rng.choice(list(catalog.OBJECTS))}"
+    )
     if rng.random() < 0.3:
         obj = f"{_cap(str(rng.choice(list(catalog.SIZES))), rng)} {obj}"
-    furn = f"{_cap(str(rng.choice(list(catalog.FURNITURE_COLOURS))), rng)} " \
+    furn = (
+        f"{_cap(str(rng.choice(list(catalog.FURNITURE_COLOURS))), rng)} "
         f"{_cap(str(rng.choice(list(catalog.FURNITURE))), rng)}"
-    room = " ".join(_cap(w, rng) for w in catalog.display_name(
-        str(rng.choice(list(catalog.ROOM_TYPES)))).split())
+    )
+    room = " ".join(
+        _cap(w, rng)
+        for w in catalog.display_name(str(rng.choice(list(catalog.ROOM_TYPES)))).split()
+    )
     return obj, furn, room
 
 
@@ -137,7 +180,7 @@ def generate_commands(n: int, seed: int = 0) -> list[LabelledCommand]:
                 break
             end = tpl.index("}", start)
             text += tpl[pos:start]
-            key = tpl[start + 1:end]
+            key = tpl[start + 1 : end]
             value = makers[key](rng) if key in makers else fields[key]
             if key in makers:
                 spans.append((len(text), len(text) + len(value), key))

@@ -142,22 +142,27 @@ class PrivacyFilter:
 
     def _names(self, text: str) -> list[tuple[int, int, str]]:
         spans = []
-        words = [(m.start(), m.start() + len(_bare(m.group(0))), _bare(m.group(0)))
-                 for m in _WORD.finditer(text)]
+        words = [
+            (m.start(), m.start() + len(_bare(m.group(0))), _bare(m.group(0)))
+            for m in _WORD.finditer(text)
+        ]
         i = 0
         while i < len(words):
             start, end, word = words[i]
             low = word.lower()
             nxt = words[i + 1] if i + 1 < len(words) else None
-            adjacent = nxt is not None and text[end:nxt[0]] in (" ", ". ")
+            adjacent = nxt is not None and text[end : nxt[0]] in (" ", ". ")
             found = None
             if low in self.first_names:
                 found = (start, end)
-                if adjacent and text[end:nxt[0]] == " " and self._surname_like(nxt[2]):
+                if adjacent and text[end : nxt[0]] == " " and self._surname_like(nxt[2]):
                     found = (start, nxt[1])
                     i += 1
-            elif re.fullmatch(TITLES, word, re.IGNORECASE) and adjacent and nxt[2].lower() not in PROTECTED and (
-                nxt[2][0].isupper() or nxt[2].lower() in SURNAMES
+            elif (
+                re.fullmatch(TITLES, word, re.IGNORECASE)
+                and adjacent
+                and nxt[2].lower() not in PROTECTED
+                and (nxt[2][0].isupper() or nxt[2].lower() in SURNAMES)
             ):
                 found = (start, nxt[1])
                 i += 1

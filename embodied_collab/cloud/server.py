@@ -125,7 +125,8 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 raise LinkUnavailable(
-                    f"local LLM server exited with code {self.proc.returncode if self.proc else '?'}"
+                    "local LLM server exited with code "
+                    f"{self.proc.returncode if self.proc else '?'}"
                     f" during startup; see {self._log_path}: {self.log_tail()}"
                 )
             if self.healthy(timeout=1.0):
@@ -150,7 +151,9 @@ class LocalServer:
     def log_tail(self, n: int = 800) -> str:
         """The end of the server's log (for error messages)."""
         try:
-            return self._log_path.read_bytes()[-n:].decode(errors="replace") if self._log_path else ""
+            return (
+                self._log_path.read_bytes()[-n:].decode(errors="replace") if self._log_path else ""
+            )
         except OSError:
             return ""
 

@@ -58,60 +58,33 @@ def visible_object_ids(world: World) -> list[str]:
     return [o.id for o in world.visible_objects()]
 
 
-def plan_schema(world: World | None = None, *, max_steps: int = 16) -> dict[str, Any]:
-    """JSON schema of ``{"steps": [...]}``; with a world, arguments are enums of its ids.
+def plan_schema() -> dict[str, Any]:
+    """JSON schema of ``{"steps": [{"skill": <allowed skill>, "args": {...}}]}``.
 
-    Servers with grammar-constrained decoding then cannot emit a skill outside the allow-list
-    or an id the world does not have. The validator still checks everything afterwards.
+    Servers with grammar-constrained decoding then cannot emit a skill outside the allow-list.
+    The schema is kept small on purpose: per-skill variants with enums of every world id made
+    llama.cpp's grammar sampling ~20x slower here, and so did ``minItems``/``maxItems`` (the
+    grammar unrolls bounded repetition). The validator checks everything afterwards.
     """
-
-    def ids(kind: str) -> dict[str, Any]:
-        if world is None:
-            return {"type": "string"}
-        if kind == "place":
-            vals = [r.id for r in world.rooms] + [f.id for f in world.furniture]
-        elif kind == "container":
-            vals = [f.id for f in world.furniture if f.container]
-        elif kind == "furniture":
-            vals = [f.id for f in world.furniture if f.surface or f.container]
-        else:
-            return {"type": "string"}
-        return {"type": "string", "enum": vals} if vals else {"type": "string"}
-
-    variants = []
-    for skill, args in SKILL_ARGS.items():
-        props: dict[str, Any] = {}
-        for name, kind in args.items():
-            if kind == "seconds":
-                props[name] = {"type": "number"}
-            elif kind in ("text", "description", "object"):
-                props[name] = {"type": "string"}
-            else:
-                props[name] = ids(kind)
-        variants.append(
-            {
-                "type": "object",
-                "properties": {
-                    "skill": {"type": "string", "enum": [skill]},
-                    "args": {
-                        "type": "object",
-                        "properties": props,
-                        "required": list(args),
-                        "additionalProperties": False,
-                    },
-                },
-                "required": ["skill", "args"],
-                "additionalProperties": False,
-            }
-        )
     return {
         "type": "object",
         "properties": {
-            "steps": {"type": "array", "items": {"anyOf": variants}, "minItems": 1,
-                      "maxItems": max_steps}
+            "steps": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "skill": {"type": "string", "enum": list(SKILL_ARGS)},
+                        "args": {
+                            "type": "object",
+                            "additionalProperties": {"type": ["string", "number"]},
+                        },
+                    },
+                    "required": ["skill", "args"],
+                },
+            }
         },
         "required": ["steps"],
-        "additionalProperties": False,
     }
 
 
@@ -249,10 +222,7 @@ def _check_step(step: Step, world: World, st: _State) -> list[str]:  # noqa: C90
         d = a["object"]
         desc = parse_description(d) if isinstance(d, str) else None
         if desc is None:
-            return [
-                f"object {d!r} names no known object kind "
-                f"({', '.join(catalog.OBJECTS)})"
-            ]
+            return [f"object {d!r} names no known object kind ({', '.join(catalog.OBJECTS)})"]
         st.found.append(desc)
         st.at = "search:" + str(len(st.found))
         return []
@@ -285,8 +255,10 @@ def _check_pick(ref: Any, world: World, st: _State) -> list[str]:
         obj = world.object_by_id(ref)
         if obj.relation == "held":
             return errs
-        searched = st.at is not None and st.at.startswith("search:") and matches(
-            obj, st.found[int(st.at.split(":")[1]) - 1]
+        searched = (
+            st.at is not None
+            and st.at.startswith("search:")
+            and matches(obj, st.found[int(st.at.split(":")[1]) - 1])
         )
         if not searched:
             if obj.support is None or st.at != obj.support:
@@ -306,8 +278,10 @@ def _check_pick(ref: Any, world: World, st: _State) -> list[str]:
                 st.holding = ref
             return errs
     here = [
-        o for o in world.objects
-        if matches(o, desc) and o.support == st.at
+        o
+        for o in world.objects
+        if matches(o, desc)
+        and o.support == st.at
         and (o.relation != "in" or o.support in st.opened)
     ]
     if not here:
@@ -325,3 +299,101 @@ def _kind(world: World, entity_id: str) -> str:
         return ""
     ent = world.entity(entity_id)
     return {"Room": "room", "Furniture": "f", "WorldObject": "o"}.get(type(ent).__name__, "")
+
+
+def autofix(data: Any, world: World, *, max_steps: int = 16) -> list[Step]:
+    """Deterministic repair of the commonest slips: missing prerequisite steps.
+
+    Inserts a ``navigate`` before ``open``/``pick``/``place`` when the robot is elsewhere and
+    an ``open`` before picking from / placing into a closed container; drops arguments a skill
+    does not take. Skills outside the allow-list are never touched here (they stay refused).
+    The result must still pass :func:`validate_plan`.
+    """
+    raw = data.get("steps") if isinstance(data, dict) else data
+    if not isinstance(raw, list):
+        return []
+    cleaned = []
+    for s in raw:
+        if (
+            isinstance(s, dict)
+            and s.get("skill") in SKILL_ARGS
+            and isinstance(s.get("args"), dict)
+        ):
+            want = SKILL_ARGS[s["skill"]]
+            s = {"skill": s["skill"], "args": {k: v for k, v in s["args"].items() if k in want}}
+        cleaned.append(s)
+    steps, errors = parse_steps(cleaned, max_steps=max_steps)
+    if errors:
+        return steps
+    out: list[Step] = []
+    at: str | None = None
+    opened = {f.id for f in world.furniture if f.open}
+
+    def goto(fid: str) -> None:
+        nonlocal at
+        if at != fid:
+            out.append(Step("navigate", {"target": fid}))
+            at = fid
+
+    def ensure_open(fid: str) -> None:
+        f = world.furniture_by_id(fid)
+        if f.container and fid not in opened:
+            out.append(Step("open", {"target": fid}))
+            opened.add(fid)
+
+    for step in steps:
+        a = step.args
+        if step.skill == "navigate":
+            at = a["target"]
+        elif step.skill == "search":
+            at = "search"
+        elif step.skill == "open" and _kind(world, a["target"]) == "f":
+            goto(a["target"])
+            opened.add(a["target"])
+        elif step.skill == "place" and _kind(world, a["target"]) == "f":
+            goto(a["target"])
+            ensure_open(a["target"])
+        elif step.skill == "pick" and at != "search":
+            obj = _resolve_visible(a["object"], world)
+            if obj is not None and obj.support is not None:
+                goto(obj.support)
+                if obj.relation == "in":
+                    ensure_open(obj.support)
+        out.append(step)
+    return out[:max_steps]
+
+
+def _resolve_visible(ref: Any, world: World):
+    """The object ``ref`` names (id, or a description that fits exactly one object)."""
+    if not isinstance(ref, str):
+        return None
+    if _kind(world, ref) == "o":
+        obj = world.object_by_id(ref)
+        return obj if obj in world.visible_objects() else None
+    desc = parse_description(ref)
+    if desc is None:
+        return None
+    hits = [o for o in world.visible_objects() if matches(o, desc)]
+    return hits[0] if len(hits) == 1 else None
+
+
+_DELIVERY_WORDS = ("put", "place", "bring", "move", "onto", "into", "deliver")
+
+
+def check_complete(instruction: str, steps: list[Step]) -> list[str]:
+    """Errors when the plan obviously stops short of what the instruction asks.
+
+    An instruction that asks to put/bring/move an object somewhere needs a ``pick`` followed
+    later by a ``place``; one that asks to pick up or get an object needs a ``pick``.
+    """
+    words = instruction.lower().replace(",", " ").replace(".", " ").split()
+    skills = [s.skill for s in steps]
+    last_pick = max((i for i, k in enumerate(skills) if k == "pick"), default=-1)
+    if any(w in _DELIVERY_WORDS for w in words):
+        if last_pick < 0:
+            return ["the instruction asks to move an object, but the plan never picks it up"]
+        if "place" not in skills[last_pick:]:
+            return ["the plan ends holding the object: navigate to the destination and place it"]
+    elif any(w in ("pick", "get", "grab", "fetch") for w in words) and last_pick < 0:
+        return ["the instruction asks for an object, but the plan never picks it up"]
+    return []

@@ -24,8 +24,11 @@ def completion(content: str, *, model: str = "fake-llm") -> bytes:
             "object": "chat.completion",
             "model": model,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content},
-                 "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
             ],
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
@@ -126,6 +129,7 @@ def slow(delay_s: float, stop: threading.Event | None = None):
         while time.monotonic() < end and not (stop and stop.is_set()):
             time.sleep(0.05)
         conn.sendall(http_reply(200, completion('{"steps": []}')))
+
     return run
 
 
@@ -144,6 +148,7 @@ def no_choices(conn: socket.socket, _body: bytes) -> None:
 def hang(stop: threading.Event):
     def run(conn: socket.socket, _body: bytes) -> None:
         stop.wait(30.0)  # bounded: the test's own stop event ends it
+
     return run
 
 
@@ -157,14 +162,14 @@ def drip(stop: threading.Event, interval_s: float = 0.1):
 
     def run(conn: socket.socket, _body: bytes) -> None:
         conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 100000\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
         )
         for _ in range(int(30 / interval_s)):
             if stop.is_set():
                 return
             conn.sendall(b" ")
             time.sleep(interval_s)
+
     return run
 
 
@@ -178,6 +183,7 @@ def drip_headers(stop: threading.Event, interval_s: float = 0.1):
                 return
             conn.sendall(b"X")
             time.sleep(interval_s)
+
     return run
 
 
@@ -189,4 +195,5 @@ def scripted(contents: list[str]):
         i = min(calls["n"], len(contents) - 1)
         calls["n"] += 1
         conn.sendall(http_reply(200, completion(contents[i])))
+
     return run

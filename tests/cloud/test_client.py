@@ -91,9 +91,14 @@ def test_good_reply_has_usage_latency_and_request_shape():
     assert (result.prompt_tokens, result.completion_tokens) == (11, 7)
     assert 0 < result.latency_s < DEADLINE
     req = srv.requests[0]
-    assert req["response_format"]["type"] == "json_schema"
-    assert req["response_format"]["json_schema"]["schema"] == {"type": "object"}
+    assert req["response_format"] == {"type": "json_object", "schema": {"type": "object"}}
     assert req["messages"] == MSG
+
+
+def test_response_format_json_schema_uses_openai_form():
+    _, _, srv = _call(mb.scripted(["{}"]), response_format="json_schema")
+    rf = srv.requests[0]["response_format"]
+    assert rf["type"] == "json_schema" and rf["json_schema"]["schema"] == {"type": "object"}
 
 
 def test_response_format_none_sends_no_response_format():
@@ -157,8 +162,11 @@ def test_api_key_header(monkeypatch):
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     monkeypatch.setenv("EC_TEST_KEY", "sk-abc")
-    ChatClient(CloudConfig(base_url=f"http://127.0.0.1:{port}/v1", api_key_env="EC_TEST_KEY",
-                           deadline_s=5)).chat(MSG)
+    ChatClient(
+        CloudConfig(
+            base_url=f"http://127.0.0.1:{port}/v1", api_key_env="EC_TEST_KEY", deadline_s=5
+        )
+    ).chat(MSG)
     t.join(5)
     lsock.close()
     assert "Authorization: Bearer sk-abc" in got["head"]
@@ -173,20 +181,39 @@ def test_api_key_file(tmp_path, monkeypatch):
     )
     (tmp_path / "empty").write_text("")
     with pytest.raises(InvalidFileError, match="empty"):
-        load_api_key(CloudConfig(api_key_env="EC_NO_SUCH_VAR",
-                                 api_key_file=str(tmp_path / "empty")))
+        load_api_key(
+            CloudConfig(api_key_env="EC_NO_SUCH_VAR", api_key_file=str(tmp_path / "empty"))
+        )
     with pytest.raises(InvalidFileError, match="cannot read"):
-        load_api_key(CloudConfig(api_key_env="EC_NO_SUCH_VAR",
-                                 api_key_file=str(tmp_path / "missing")))
+        load_api_key(
+            CloudConfig(api_key_env="EC_NO_SUCH_VAR", api_key_file=str(tmp_path / "missing"))
+        )
 
 
 def test_tls_verification_on_by_default_refuses_self_signed(tmp_path):
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
