@@ -1,0 +1,268 @@
+"""The robot as the executive sees it: high-level actions in, outcomes (with the path driven and
+the time taken) out.
+
+:class:`SimRobot` carries the actions out in the household simulator. The planning episode
+(:class:`~embodied_collab.sim.planning_env.HouseholdPlanEnv`) checks each action against the
+world and keeps the robot's scene graph (what it has seen); the robot drives the NavGrid's
+shortest path to the goal at ``robot_speed_mps`` in (scaled) real time, reporting every pose to
+``pose_sink`` (the ROS simulator node's robot, so ``/odom`` moves), and can be halted within
+one motion tick by a stop / cancel.
+
+Seams for the components still landing: a ``driver`` (``drive(path, cancel) -> path driven``,
+e.g. the control loop of ``embodied_collab.control`` on the continuous simulator) replaces the
+path follower, and an ``observer`` (``observe(robot) -> [object ids]``, e.g. the camera and the
+detector of ``embodied_collab.vision``) can add objects to the scene graph after each action;
+until then objects enter the scene graph from the episode's ground-truth visibility.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from embodied_collab.errors import InvalidActionError
+from embodied_collab.executive.config_executive import ExecutiveConfig
+
+logger = logging.getLogger(__name__)
+
+PoseSink = Callable[[float, float, float], None]
+
+
+@dataclass
+class ActionOutcome:
+    """What one high-level action did.
+
+    Attributes:
+        action: the action text.
+        ok: whether it succeeded.
+        message: what happened (the failure reason when not ok).
+        path: the points driven (navigate only).
+        duration_s: simulated seconds it took.
+        wall_s: wall-clock seconds it took.
+        cancelled: halted by a stop / cancel.
+        finished: the mission ended with it (``done``).
+        success: for ``done``: whether the task is accomplished.
+    """
+
+    action: str
+    ok: bool
+    message: str
+    path: list[tuple[float, float]] = field(default_factory=list)
+    duration_s: float = 0.0
+    wall_s: float = 0.0
+    cancelled: bool = False
+    finished: bool = False
+    success: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "ok": self.ok, "message": self.message,
+                "path_points": len(self.path), "duration_s": round(self.duration_s, 3),
+                "wall_s": round(self.wall_s, 3), "cancelled": self.cancelled}
+
+
+class RobotInterface(Protocol):
+    """What the executive needs of a robot (simulated or real)."""
+
+    def navigate(self, target: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Drive to a room or piece of furniture."""
+        ...
+
+    def open(self, target: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Open a container."""
+        ...
+
+    def pick(self, obj: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Pick an object within reach."""
+        ...
+
+    def place(self, target: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Put the held object on / in a piece of furniture within reach."""
+        ...
+
+
+def _sleep_scaled(sim_s: float, cfg: ExecutiveConfig, cancel: threading.Event | None) -> bool:
+    """Wait ``sim_s`` simulated seconds in wall time; False if cancelled first."""
+    end = time.monotonic() + sim_s / cfg.time_scale
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return True
+        if cancel is not None and cancel.wait(min(left, cfg.motion_tick_s)):
+            return False
+        if cancel is None:
+            time.sleep(min(left, cfg.motion_tick_s))
+
+
+class SimRobot:
+    """The simulated robot for one task (see the module docstring).
+
+    Args:
+        task: the task (world, success predicate); its instruction is replaced by ``command``.
+        config: speeds, time scale, motion tick.
+        command: the command as heard (what the planners read); default the task's own.
+        pose_sink: receives ``(x, y, theta)`` at every motion tick.
+        driver: optional path follower ``drive(path, cancel) -> driven points``.
+        observer: optional perception hook ``observe(robot) -> new object ids``.
+    """
+
+    def __init__(self, task: Any, config: ExecutiveConfig | None = None, *,
+                 command: str | None = None, pose_sink: PoseSink | None = None,
+                 driver: Any = None, observer: Any = None) -> None:
+        from embodied_collab.sim.config_planning import PlanningConfig
+        from embodied_collab.sim.planning_env import HouseholdPlanEnv
+
+        self.config = config or ExecutiveConfig()
+        self.task = dataclasses.replace(task, instruction=command) if command else task
+        self.env = HouseholdPlanEnv(PlanningConfig(max_steps=max(self.config.max_steps, 1)))
+        _, self.info = self.env.reset(options={"task": self.task})
+        self.pose_sink = pose_sink
+        self.driver = driver
+        self.observer = observer
+        r = self.world.robot
+        self.pose = (float(r.x), float(r.y), float(r.theta))
+        self.trail: list[tuple[float, float]] = [(self.pose[0], self.pose[1])]
+        self.sim_time = 0.0
+        self._emit()
+
+    # -- state for the planners ---------------------------------------------------------------
+    @property
+    def world(self) -> Any:
+        """The world as it is now (mutated by the actions)."""
+        return self.env.unwrapped.world
+
+    @property
+    def action_names(self) -> list[str | None]:
+        """The planning env's action slot texts (what the planner SLM scores)."""
+        return self.env.unwrapped.codec.names
+
+    def planning_info(self) -> dict[str, Any]:
+        """The planning env's latest ``info`` (``text``, ``action_mask``, ...)."""
+        return self.info
+
+    def valid(self, action: str) -> bool:
+        """Whether ``action`` names something of this world and its preconditions hold now."""
+        try:
+            idx = self.env.unwrapped.codec.encode(action)
+        except InvalidActionError:
+            return False
+        return bool(self.env.unwrapped.action_mask()[idx])
+
+    @property
+    def success(self) -> bool:
+        """Whether the task's success predicate holds now."""
+        return bool(self.task.is_success(self.world))
+
+    # -- actions ------------------------------------------------------------------------------
+    def execute(self, action: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Carry out one action text (``navigate``, ``open``, ``pick``, ``place``, ``done``)."""
+        verb = action.split()[0].lower() if action.strip() else ""
+        arg = action.split()[1] if len(action.split()) > 1 else ""
+        if verb == "navigate":
+            return self.navigate(arg, cancel)
+        if verb in ("open", "pick", "place"):
+            return getattr(self, verb)(arg, cancel)
+        if verb == "done":
+            return self._step("done", 0.0, cancel)
+        return ActionOutcome(action, False, f"unknown action {action!r}")
+
+    def navigate(self, target: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Drive the shortest free path to ``target`` at the configured speed."""
+        action = f"navigate {target}"
+        if not self.valid(action):
+            return self._step(action, 0.0, cancel)  # the env reports why it is not possible
+        ep = self.env.unwrapped.episode
+        goal = ep.places.points[ep.places.slot(target)]
+        t0 = time.monotonic()
+        path = ep.places.grid.path(self.pose[:2], (float(goal[0]), float(goal[1])))
+        path = path or [self.pose[:2], (float(goal[0]), float(goal[1]))]
+        if self.driver is not None:
+            driven = list(self.driver.drive(path, cancel))
+            ok = not (cancel is not None and cancel.is_set())
+        else:
+            driven, ok = self._follow(path, cancel)
+        length = sum(math.dist(a, b) for a, b in zip(driven, driven[1:]))
+        if not ok:
+            return ActionOutcome(action, False, "halted by stop/cancel", driven,
+                                 length / self.config.robot_speed_mps,
+                                 time.monotonic() - t0, cancelled=True)
+        out = self._step(action, 0.0, None)
+        self.pose = (float(goal[0]), float(goal[1]), float(goal[2]))
+        self._emit()
+        out.path, out.duration_s = driven, length / self.config.robot_speed_mps
+        out.wall_s = time.monotonic() - t0
+        return out
+
+    def open(self, target: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Open a container within reach."""
+        return self._step(f"open {target}", self.config.manipulation_s, cancel)
+
+    def pick(self, obj: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Pick an object within reach."""
+        return self._step(f"pick {obj}", self.config.manipulation_s, cancel)
+
+    def place(self, target: str, cancel: threading.Event | None = None) -> ActionOutcome:
+        """Place the held object on / in furniture within reach."""
+        return self._step(f"place {target}", self.config.manipulation_s, cancel)
+
+    def replay(self, action: str) -> bool:
+        """Re-apply an action that completed before a restart (instantly, no motion)."""
+        out = self._step(action, 0.0, None)
+        if out.ok and action.startswith("navigate "):
+            ep = self.env.unwrapped.episode
+            x, y, th = ep.places.points[ep.places.slot(action.split()[1])]
+            self.pose = (float(x), float(y), float(th))
+            self.trail.append((self.pose[0], self.pose[1]))
+            self._emit()
+        return out.ok
+
+    # -- internals ----------------------------------------------------------------------------
+    def _step(self, action: str, sim_s: float, cancel: threading.Event | None) -> ActionOutcome:
+        t0 = time.monotonic()
+        if sim_s > 0 and self.valid(action) and not _sleep_scaled(sim_s, self.config, cancel):
+            return ActionOutcome(action, False, "halted by stop/cancel", [], sim_s,
+                                 time.monotonic() - t0, cancelled=True)
+        _, _, terminated, _, info = self.env.step(action)
+        self.info = info
+        self.sim_time += sim_s
+        if self.observer is not None and info.get("action_ok"):
+            self.observer.observe(self)
+        return ActionOutcome(action, bool(info["action_ok"]), str(info["message"]), [], sim_s,
+                             time.monotonic() - t0, finished=bool(terminated),
+                             success=bool(info.get("is_success")))
+
+    def _follow(self, path: list[tuple[float, float]],
+                cancel: threading.Event | None) -> tuple[list[tuple[float, float]], bool]:
+        """Move along ``path`` at the configured speed, one pose per motion tick."""
+        cfg = self.config
+        step_m = cfg.robot_speed_mps * cfg.motion_tick_s * cfg.time_scale
+        driven = [tuple(path[0])]
+        x, y = path[0]
+        for px, py in path[1:]:
+            seg = math.dist((x, y), (px, py))
+            theta = math.atan2(py - y, px - x) if seg > 1e-9 else self.pose[2]
+            while seg > 1e-9:
+                move = min(step_m, seg)
+                x += (px - x) * move / seg
+                y += (py - y) * move / seg
+                seg -= move
+                self.pose = (x, y, theta)
+                self.sim_time += move / cfg.robot_speed_mps
+                self.trail.append((x, y))
+                driven.append((x, y))
+                self._emit()
+                if not _sleep_scaled(move / cfg.robot_speed_mps, cfg, cancel):
+                    return driven, False
+        return driven, True
+
+    def _emit(self) -> None:
+        if self.pose_sink is not None:
+            try:
+                self.pose_sink(*self.pose)
+            except Exception:  # a broken display must not stop the robot
+                logger.exception("pose sink failed")
