@@ -24,21 +24,32 @@ from embodied_collab.sim.tasks import Task
 logger = logging.getLogger(__name__)
 
 
-def execute_plan(plan: list[dict[str, Any]], task: Task) -> bool:
-    """Run a validated plan in the planning environment; whether the task's predicate holds.
+def execute_plan(plan: list[dict[str, Any]], task: Task, env: Any = None) -> bool:
+    """Run a validated plan in the planning environment; whether the task succeeded.
 
-    Raises:
-        DependencyNotInstalled: the planning environment is not available.
+    Args:
+        plan: validated steps (``[{"skill", "args"}]``).
+        task: the task (instruction, world, success predicate).
+        env: a :class:`~embodied_collab.sim.planning_env.HouseholdPlanEnv` to reuse.
+
+    Returns:
+        ``info["is_success"]`` after ``done`` (False if the episode ended otherwise).
     """
-    from embodied_collab.sim.planning_env import run_actions
+    from embodied_collab.sim.planning_env import HouseholdPlanEnv
 
-    world = task.world()
+    env = env or HouseholdPlanEnv()
+    env.reset(options={"task": task})
     try:
-        actions = plan_to_actions(plan, world)
+        actions = plan_to_actions(plan, task.world())
     except InvalidActionError as exc:
         logger.info("task %s: plan not executable: %s", task.id, exc)
         return False
-    return bool(run_actions(task, actions))
+    info: dict[str, Any] = {}
+    for action in actions:
+        _, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    return bool(info.get("is_success", False))
 
 
 def bench_pii(n: int = 1000, seed: int = 0) -> dict[str, float]:
@@ -82,6 +93,9 @@ def bench_cloud(
             server.start()
         client = ChatClient(cfg, base_url=server.base_url if server else None)
         dec = Decomposer(client, cfg)
+        from embodied_collab.sim.planning_env import HouseholdPlanEnv
+
+        env = HouseholdPlanEnv()
         for task in tqdm(suite.tasks, desc="bench cloud", file=sys.stderr, disable=not progress):
             world = task.world()
             row = {
@@ -103,7 +117,7 @@ def bench_cloud(
                     completion_tokens=res.completion_tokens,
                 )
                 if res.valid:
-                    row["success"] = execute_plan(res.plan, task)
+                    row["success"] = execute_plan(res.plan, task, env)
             except EmbodiedCollabError as exc:
                 row["error"] = f"{type(exc).__name__}: {exc}"
                 logger.warning("task %s: %s", task.id, row["error"])
