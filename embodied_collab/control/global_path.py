@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 Point = tuple[float, float]
 Pose = tuple[float, float, float | None]
 
+#: Clearance (m, beyond the robot radius) of the fallback plan: enough for the governor's
+#: safety margin, measured from the wall centre lines the lidar sees.
+TIGHT_CLEARANCE = 0.07
+
 
 class GlobalPlanner:
     """Plans paths over the static map and the obstacles the lidar reported.
@@ -41,7 +45,8 @@ class GlobalPlanner:
         self.config = config
         self.grid = NavGrid(world, resolution=config.grid_resolution,
                             clearance=config.plan_clearance)
-        self._tight = NavGrid(world, resolution=config.grid_resolution, clearance=0.02)
+        self._tight = NavGrid(world, resolution=config.grid_resolution,
+                             clearance=TIGHT_CLEARANCE)
         self.observed = np.zeros(self.grid.shape, dtype=bool)
         self._free_cache: dict[bool, np.ndarray] = {}
 
@@ -90,7 +95,9 @@ class GlobalPlanner:
 
     # ---------------------------------------------------------- observations
     def add_hits(self, points: np.ndarray) -> int:
-        """Mark lidar hit points (world frame, shape (N, 2)) as obstacles; returns new cells."""
+        """Mark lidar hit points (world frame, shape (N, 2)) as obstacles; returns new cells.
+
+        Hits next to an obstacle the map already has are ignored."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         pts = pts[np.isfinite(pts).all(axis=1)]
         if pts.size == 0:
@@ -100,6 +107,9 @@ class GlobalPlanner:
         rows = np.floor((pts[:, 1] - g.origin[1]) / g.resolution).astype(int)
         ok = (rows >= 0) & (rows < g.shape[0]) & (cols >= 0) & (cols < g.shape[1])
         rows, cols = rows[ok], cols[ok]
+        # hits on walls and furniture the map already has add nothing
+        unknown = g.obstacle_distance[rows, cols] > 1.01 * g.resolution
+        rows, cols = rows[unknown], cols[unknown]
         new = int((~self.observed[rows, cols]).sum())
         if new:
             self.observed[rows, cols] = True
@@ -127,18 +137,31 @@ class GlobalPlanner:
             base = self._tight if tight else self.grid
             free = base.free.copy()
             if self.observed.any():
-                clearance = 0.02 if tight else self.config.plan_clearance
+                cfg = self.config
+                # the governor keeps robot_radius + safety_margin from hits; a hit lies anywhere
+                # in its cell, so add half a cell (tight) or half the diagonal (preferred)
+                radius = cfg.robot_radius + cfg.safety_margin + 0.5 * base.resolution
+                if not tight:
+                    radius = max(radius + 0.21 * base.resolution,
+                                 cfg.robot_radius + cfg.plan_clearance + 0.71 * base.resolution)
                 dist = ndimage.distance_transform_edt(~self.observed) * base.resolution
-                free &= dist > self.config.robot_radius + clearance
+                free &= dist > radius
             self._free_cache[tight] = free
         return self._free_cache[tight]
 
     # ----------------------------------------------------------------- paths
-    def _grid_with(self, tight: bool) -> NavGrid:
+    def _grid_with(self, tight: bool, start: Point | None = None) -> NavGrid:
         # a shallow copy shares the map; its own free mask gets a fresh graph and field cache
         base = self._tight if tight else self.grid
         g = copy.copy(base)
         g.free = self.free_mask(tight)
+        if start is not None and not g.is_free(*start):
+            # the robot is inside an inflated zone: let the path leave it (the governor keeps
+            # the footprint off the obstacle itself)
+            free = g.free.copy()
+            near = np.hypot(g._cx - start[0], g._cy - start[1]) < 0.35
+            free |= near & (base.obstacle_distance > self.config.robot_radius + 0.02)
+            g.free = free
         g._graph = None
         g._field_cache = {}
         return g
@@ -151,7 +174,7 @@ class GlobalPlanner:
         the goal cannot be reached.
         """
         for tight in (False, True):
-            g = self._grid_with(tight)
+            g = self._grid_with(tight, start)
             try:
                 cells = g.path(start, goal)
             except ValueError:

@@ -225,6 +225,10 @@ class ControlLoop:
         self.replans += 1
         if path:
             self.path, self._tracker = path, PathTracker(path)
+            # progress is measured on the newest path when it is a real detour
+            remaining = self._tracker.remaining(self._pose[:2])
+            if remaining > self._best_remaining + 0.3:
+                self._best_remaining = remaining
         else:
             self.path, self._tracker = [], None
 
@@ -252,8 +256,8 @@ class ControlLoop:
             self.status = GoalStatus.SUCCEEDED
         elif now - self._t_goal > cfg.goal_timeout_s:
             self.status = GoalStatus.FAILED
-        else:
-            remaining = self._tracker.remaining(self._pose[:2]) if self._tracker else d
+        elif self._tracker is not None:
+            remaining = self._tracker.remaining(self._pose[:2])
             if remaining < self._best_remaining - 0.1:
                 self._best_remaining, self._t_progress = remaining, now
             elif now - self._t_progress > cfg.blocked_timeout_s:
