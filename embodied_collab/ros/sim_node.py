@@ -105,7 +105,7 @@ class SimNode(Node):
 
     @property
     def sim(self) -> Any:
-        """The core simulator (hold no reference across ticks without ``lock``)."""
+        """The core simulator (stepped by the node's timer; read it, do not step it)."""
         return self._sim
 
     # -- parameters -------------------------------------------------------------------------
