@@ -73,13 +73,13 @@ def test_unknown_node_is_refused():
 
 
 @pytest.mark.skipif(not interfaces.load(), reason="ros_ws not built (scripts/build_ros_ws.sh)")
-def test_installed_package_is_found_through_the_ament_index(probe):
+def test_installed_package_is_found_through_the_ament_index(probe, monkeypatch):
     """What ``ros2 run`` / ``ros2 launch`` resolve: share files and the executable, which runs."""
     from ament_index_python.packages import get_package_prefix, get_package_share_directory
     from nav_msgs.msg import Odometry
 
     prefix = interfaces.install_dir() / PACKAGE
-    os.environ["AMENT_PREFIX_PATH"] = f"{prefix}:{os.environ.get('AMENT_PREFIX_PATH', '')}"
+    monkeypatch.setenv("AMENT_PREFIX_PATH", f"{prefix}:{os.environ.get('AMENT_PREFIX_PATH', '')}")
     assert get_package_prefix(PACKAGE) == str(prefix)
     share = get_package_share_directory(PACKAGE)
     for rel in ("launch/sim.launch.py", "launch/robot.launch.py", "launch/params/sim.yaml",
