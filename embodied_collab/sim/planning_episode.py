@@ -155,6 +155,11 @@ class PlaceMap:
         np.fill_diagonal(self.dist, 0.0)
         self.reachable = np.isfinite(self.dist)
         np.fill_diagonal(self.reachable, False)
+        # the action mask's part that depends only on the place: navigation slots (in place
+        # slot order) and done
+        self.base_mask = np.zeros((N_PLACES, N_ACTIONS), dtype=np.int8)
+        self.base_mask[:, NAV_ROOM:OPEN] = self.reachable[:, 1:]
+        self.base_mask[:, DONE] = 1
         self.dist_scaled = np.minimum(self.dist / _DIST_SCALE, 1.0).astype(np.float32)
         self._static_features(world)
 
@@ -282,15 +287,18 @@ class Episode:
         self._obs: np.ndarray | None = None
         self.place = 0
         self.holding = codec.obj_slot[world.robot.holding] if world.robot.holding else -1
-        self.obj_support = np.full(MAX_OBJECTS, -1, dtype=np.int64)
-        self.obj_rel = np.full(MAX_OBJECTS, -1, dtype=np.int64)
-        self.obj_room = np.full(MAX_OBJECTS, -1, dtype=np.int64)
+        # per-slot state as Python lists: worlds hold few objects, and scalar list access is
+        # much cheaper than small numpy operations
+        self.n_objects = len(world.objects)
+        self.obj_support = [-1] * MAX_OBJECTS
+        self.obj_rel = [-1] * MAX_OBJECTS
+        self.obj_room = [-1] * MAX_OBJECTS
         for i, o in enumerate(world.objects):
             self._sync_object(i)
-        self.open = np.zeros(MAX_FURNITURE, dtype=bool)
+        self.open = [False] * MAX_FURNITURE
         for i, f in enumerate(world.furniture):
             self.open[i] = f.open
-        self.observed = np.zeros(MAX_OBJECTS, dtype=bool)
+        self.observed = [False] * MAX_OBJECTS
         self.explored = np.zeros(MAX_ROOMS, dtype=np.float32)
         goal = task.goal
         self.target = codec.obj_slot.get(goal.object, -1) if goal else -1
@@ -529,7 +537,7 @@ class Episode:
             return self._fail(text, f"{furn.id} is closed; open it first")
         i = self.holding
         obj = self.world.objects[i]
-        n_there = int(np.count_nonzero(self.obj_support == f))
+        n_there = self.obj_support.count(f)
         cx, cy = furn.centre
         x0, y0, x1, y1 = furn.bounds
         dx = min(0.5 * (x1 - x0) - obj.radius, 0.12 * n_there) if n_there else 0.0
@@ -549,8 +557,7 @@ class Episode:
         return self._mask
 
     def _compute_mask(self) -> np.ndarray:
-        m = np.zeros(N_ACTIONS, dtype=np.int8)
-        m[NAV_ROOM:OPEN] = self.places.reachable[self.place, 1:]  # place slots = nav slots
+        m = self.places.base_mask[self.place].copy()  # navigation + done
         fp = self.furniture_place
         if fp >= 0:
             if self.places.container[fp] and not self.open[fp]:
@@ -558,15 +565,17 @@ class Episode:
             if self.holding >= 0 and (self.places.surface[fp] or self.open[fp]):
                 m[PLACE + fp] = 1
         if self.holding < 0:
+            seen, sup, rel = self.observed, self.obj_support, self.obj_rel
             if fp >= 0:
-                here = self.observed & (self.obj_support == fp)
-                if not self.open[fp]:
-                    here &= self.obj_rel == 0
-                m[PICK:PLACE] = here
+                inside_ok = self.open[fp]
+                for i in range(self.n_objects):
+                    if seen[i] and sup[i] == fp and (rel[i] == 0 or (rel[i] == 1 and inside_ok)):
+                        m[PICK + i] = 1
             elif 0 < self.place <= MAX_ROOMS:
-                m[PICK:PLACE] = self.observed & (self.obj_rel == 3) & (
-                    self.obj_room == self.place - 1)
-        m[DONE] = 1
+                room = self.place - 1
+                for i in range(self.n_objects):
+                    if seen[i] and rel[i] == 3 and self.obj_room[i] == room:
+                        m[PICK + i] = 1
         return m
 
     def _init_obs(self) -> None:
@@ -617,9 +626,10 @@ class Episode:
         fp = self.furniture_place
         col = self._objs[:, _OB + 4]
         if fp >= 0 or old > MAX_ROOMS:
-            col[:] = 0.0
-        if fp >= 0:
-            col[self.observed & (self.obj_support == fp)] = 1.0
+            seen, sup = self.observed, self.obj_support
+            for i in range(self.n_objects):
+                if seen[i]:
+                    col[i] = 1.0 if fp >= 0 and sup[i] == fp else 0.0
 
     def _set_holding(self, i: int) -> None:
         robot = self._robot

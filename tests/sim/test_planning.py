@@ -208,3 +208,22 @@ def test_cached_text_and_observation_match_a_fresh_build():
         assert np.array_equal(rebuilt.observation(), ep.observation())
         if term or trunc:
             _, info = env.reset()
+
+
+def test_action_mask_predicts_action_success():
+    """An action succeeds exactly when the mask said it was valid (done excepted)."""
+    env = HouseholdPlanEnv()
+    _, info = env.reset(seed=11)
+    rng = np.random.default_rng(11)
+    checked = {True: 0, False: 0}
+    for _ in range(600):
+        mask = info["action_mask"]
+        valid = np.flatnonzero(mask[:-1])
+        a = int(rng.choice(valid)) if rng.random() < 0.6 and len(valid) else int(
+            rng.integers(N_ACTIONS - 1))
+        _, _, term, trunc, info = env.step(a)
+        assert info["action_ok"] == bool(mask[a]), (env.codec.names[a], info["message"])
+        checked[bool(mask[a])] += 1
+        if term or trunc:
+            _, info = env.reset()
+    assert min(checked.values()) > 50
