@@ -62,3 +62,42 @@ class ExecutiveConfig:
             )
         if not 0.0 <= self.queue_wait_s <= 3600.0:
             raise ValueError(f"queue_wait_s must be in [0, 3600], got {self.queue_wait_s!r}")
+
+
+@dataclass(kw_only=True)
+class ExecutiveNodeConfig:
+    """Parameters of the ROS executive node (``launch/params/executive.yaml``).
+
+    Attributes:
+        journal_path: SQLite file of the durable command journal.
+        cloud_base_url: OpenAI-compatible API root of the cloud LLM ("" = no cloud: local only).
+        world_seed: seed of the simulated household the missions run in.
+        difficulty: task difficulty the executive assumes for routing.
+        time_scale: simulated seconds per wall-clock second for the robot.
+        status_rate_hz: rate of /executive/link_state and of /executive/mission_status while a
+            mission runs (every transition is also published at once).
+    """
+
+    journal_path: str = "executive_journal.sqlite"
+    cloud_base_url: str = ""
+    world_seed: int = 0
+    difficulty: str = "multi_step"
+    time_scale: float = 1.0
+    status_rate_hz: float = 2.0
+
+    def __post_init__(self) -> None:
+        from embodied_collab.sim.catalog import DIFFICULTIES
+
+        if not self.journal_path:
+            raise ValueError(f"journal_path must be a non-empty path, got {self.journal_path!r}")
+        if self.cloud_base_url and not self.cloud_base_url.startswith("http://"):
+            raise ValueError(f"cloud_base_url must be an http:// URL or empty, "
+                             f"got {self.cloud_base_url!r}")
+        if self.world_seed < 0:
+            raise ValueError(f"world_seed must be >= 0, got {self.world_seed!r}")
+        if self.difficulty not in DIFFICULTIES:
+            raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {self.difficulty!r}")
+        if not 0.0 < self.time_scale <= 1000.0:
+            raise ValueError(f"time_scale must be in (0, 1000], got {self.time_scale!r}")
+        if not 0.0 < self.status_rate_hz <= 100.0:
+            raise ValueError(f"status_rate_hz must be in (0, 100], got {self.status_rate_hz!r}")
