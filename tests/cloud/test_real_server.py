@@ -103,3 +103,34 @@ def test_cli_plan_json_against_running_server(real_server, tmp_path):
     }
     assert doc["redactions"] == {"PERSON": 1}
     assert "Anna" not in out.stderr
+
+
+def test_cloud_serve_stops_cleanly_on_ctrl_c():
+    import signal
+    import time
+
+    from embodied_collab.cloud.server import LocalServer, free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embodied_collab.cli.main", "cloud", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        probe = LocalServer(CloudConfig(local_port=port))
+        probe.port = port
+        deadline = time.monotonic() + 120
+        while not probe.healthy() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.5)
+        assert probe.healthy()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        time.sleep(0.5)
+        assert not probe.healthy()  # the child server went down with it
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -169,13 +169,21 @@ def test_oracle_like_plans_succeed_in_the_planning_env():
     from embodied_collab.cloud.bench import execute_plan
 
     t = generate_task(10, "multi_step")
-    good = [S("navigate", target="shelf_3"), S("pick", object="ball_1"),
-            S("navigate", target="cabinet_1"), S("open", target="cabinet_1"),
-            S("place", target="cabinet_1")]
+    good = [
+        S("navigate", target="shelf_3"),
+        S("pick", object="ball_1"),
+        S("navigate", target="cabinet_1"),
+        S("open", target="cabinet_1"),
+        S("place", target="cabinet_1"),
+    ]
     assert execute_plan(good, t) is True
     assert execute_plan(good[:2], t) is False  # stops short: the predicate does not hold
     s = generate_task(3, "search")
     dest = s.success["on"][1]
-    plan = [S("search", object="green bottle"), S("pick", object="green bottle"),
-            S("navigate", target=dest), S("place", target=dest)]
+    plan = [
+        S("search", object="green bottle"),
+        S("pick", object="green bottle"),
+        S("navigate", target=dest),
+        S("place", target=dest),
+    ]
     assert execute_plan(plan, s) is True
