@@ -70,7 +70,8 @@ def make_episode(seed: int, *, clutter: int = 3, min_distance: float = 3.0,
     """
     rng = np.random.default_rng(seed)
     for attempt in range(20):
-        world = generate_world(int(rng.integers(0, 2**31 - 1)))
+        # layouts unseen in training (which draws world seeds below 10**6)
+        world = generate_world(10**6 + int(rng.integers(0, 2**30)))
         grid = NavGrid(world, clearance=0.12, include_floor_objects=True)
         free = np.argwhere(grid.free)
         if len(free) < 50:

@@ -232,7 +232,8 @@ class ControlLoop:
         else:
             self.path, self._tracker = [], None
 
-    def _observation(self) -> LocalObservation | None:
+    def observation(self) -> LocalObservation | None:
+        """What the local controller sees now (None before pose, scan and path exist)."""
         if self._pose is None or self._scan is None or self._tracker is None:
             return None
         assert self.goal is not None
@@ -281,7 +282,7 @@ class ControlLoop:
                 if not self.path:  # unreachable even on the map alone
                     self.status = GoalStatus.FAILED
                     logger.info("goal %s: unreachable", self.goal)
-            obs = self._observation() if self.status is GoalStatus.ACTIVE else None
+            obs = self.observation() if self.status is GoalStatus.ACTIVE else None
             if obs is not None:
                 proposal = self.controller.command(obs)
         self.governor.propose(*proposal, stamp=now)
