@@ -95,7 +95,7 @@ def _bench(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
     if args.json:
-        print_json({k: v for k, v in res.items() if k != "missions"} | {"missions": res["missions"]})
+        print_json(res)
     else:
         for k, v in res.items():
             if k != "missions":

@@ -60,7 +60,8 @@ def parse_outage(text: str) -> tuple[float, float]:
         a, b = text.split(":")
         start, dur = float(a), float(b)
     except ValueError:
-        raise InvalidInputError(f"--outage wants START:DURATION in seconds, got {text!r}") from None
+        raise InvalidInputError(
+            f"--outage wants START:DURATION in seconds, got {text!r}") from None
     if start < 0 or dur <= 0:
         raise InvalidInputError(f"--outage {text!r}: START must be >= 0 and DURATION > 0")
     return start, dur

@@ -133,7 +133,7 @@ class Executive:
         return mission
 
     def handle_text(self, text: str, **kwargs: Any) -> Mission | None:
-        """A command as heard: ``stop`` / ``cancel`` preempt at once; anything else is submitted."""
+        """A command as heard: ``stop`` / ``cancel`` preempt at once; anything else is queued."""
         from embodied_collab.speech.grounding import quick_command
 
         kind = quick_command(text)
@@ -471,7 +471,8 @@ def sim_robot_factory(config: ExecutiveConfig, pose_sink: Any = None) -> RobotFa
     def make(m: Mission) -> SimRobot:
         doc = m.payload.get("task")
         if not doc:
-            raise InvalidInputError(f"mission {m.command_id} has no task to run in the simulator")
+            raise InvalidInputError(
+                f"mission {m.command_id} has no task to run in the simulator")
         return SimRobot(task_from_payload(doc), config, command=m.text, pose_sink=pose_sink)
 
     return make

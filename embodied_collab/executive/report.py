@@ -31,7 +31,8 @@ def journal_dump(journal: Any) -> dict[str, Any]:
 def stage_latencies(mission: Any, speech: dict[str, float] | None = None) -> dict[str, Any]:
     """Seconds per stage: speech (ASR, grounding), routing + planning per model, execution."""
     cloud = [d.latency_s for d in mission.decisions if d.served_by == "cloud" and d.cloud_call]
-    reused = [d.latency_s for d in mission.decisions if d.served_by == "cloud" and not d.cloud_call]
+    reused = [d.latency_s for d in mission.decisions
+              if d.served_by == "cloud" and not d.cloud_call]
     local = [d.latency_s for d in mission.decisions if d.served_by == "local"]
 
     def stats(xs: list[float]) -> dict[str, float] | None:

@@ -186,7 +186,7 @@ class SimRobot:
             ok = not (cancel is not None and cancel.is_set())
         else:
             driven, ok = self._follow(path, cancel)
-        length = sum(math.dist(a, b) for a, b in zip(driven, driven[1:]))
+        length = sum(math.dist(a, b) for a, b in zip(driven, driven[1:], strict=False))
         if not ok:
             return ActionOutcome(action, False, "halted by stop/cancel", driven,
                                  length / self.config.robot_speed_mps,
