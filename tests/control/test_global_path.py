@@ -86,8 +86,8 @@ def test_unreachable_goal_gives_empty_path(world):
     start = world.robot.pose[:2]
     goal = gp.resolve(far_room(world).id)[:2]
     # surround the goal with hits: no way in at planning clearance nor tight
-    ring = [(goal[0] + 0.3 * math.cos(a), goal[1] + 0.3 * math.sin(a))
-            for a in np.linspace(0, 2 * math.pi, 80)]
+    ring = [(goal[0] + 0.6 * math.cos(a), goal[1] + 0.6 * math.sin(a))
+            for a in np.linspace(0, 2 * math.pi, 200)]
     gp.add_hits(np.array(ring))
     assert gp.plan(start, goal) == []
 
