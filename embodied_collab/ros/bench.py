@@ -46,8 +46,12 @@ def run_bench(
     cmd_samples: int = 200,
     startup_timeout_s: float = 60.0,
     domain_id: int | None = None,
+    baseline: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark; see the module docstring for the measured quantities.
+
+    With ``baseline`` the command loop is repeated against a bare echo node afterwards
+    (``echo_cmd_to_odom_ms_*``): the floor this machine's DDS and Python set.
 
     Raises:
         BenchError: if the simulator node does not publish within ``startup_timeout_s``.
@@ -63,7 +67,7 @@ def run_bench(
     from sensor_msgs.msg import Image, LaserScan
 
     from embodied_collab.ros import convert, qos
-    from embodied_collab.ros.host import SWITCH_INTERVAL_S
+    from embodied_collab.ros.host import SWITCH_INTERVAL_S, spin_in_thread, stop_spinning
 
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     domain = procs.unique_domain_id() if domain_id is None else domain_id
@@ -93,7 +97,6 @@ def run_bench(
     images: list[float] = []
     latencies: list[float] = []
     pending: dict[str, Any] = {"armed": False, "t0": 0.0, "t0_ns": 0, "event": threading.Event()}
-    round_trips: list[float] = []
 
     def on_scan(msg: Any) -> None:
         with lock:
@@ -107,7 +110,7 @@ def run_bench(
 
     def on_odom(msg: Any) -> None:
         if pending["armed"] and convert.stamp_ns(msg.header.stamp) >= pending["t0_ns"]:
-            round_trips.append((time.perf_counter() - pending["t0"]) * 1e3)
+            pending["trips"].append((time.perf_counter() - pending["t0"]) * 1e3)
             pending["armed"] = False
             pending["event"].set()
 
@@ -115,8 +118,8 @@ def run_bench(
     node.create_subscription(Image, "/camera/image_raw", on_image, qos.sensor_qos())
     cmd_node.create_subscription(Odometry, "/odom", on_odom, qos.state_qos())
     pub = cmd_node.create_publisher(Twist, "/cmd_vel", qos.command_qos())
-    for ex in (executor, cmd_executor):
-        threading.Thread(target=_spin, args=(ex,), daemon=True).start()
+    spinning = [(ex, *spin_in_thread(ex)) for ex in (executor, cmd_executor)]
+    echo = None
     try:
         deadline = time.monotonic() + startup_timeout_s
         ready = lambda: images and scans and pub.get_subscription_count()  # noqa: E731
@@ -133,27 +136,28 @@ def run_bench(
         time.sleep(duration_s)
         with lock:
             scan_times, image_times, lat = list(scans), list(images), list(latencies)
-        for k in range(cmd_samples):
-            w = 0.2 if k % 2 else -0.2  # turn in place, back and forth
-            pending["event"].clear()
-            pending["t0_ns"] = time.time_ns()
-            pending["t0"] = time.perf_counter()
-            pending["armed"] = True
-            pub.publish(convert.twist_msg(0.0, w))
-            if not pending["event"].wait(1.0):
-                pending["armed"] = False
-                logger.warning("no /odom answered command %d within 1 s", k)
-            time.sleep(0.005)
+        round_trips = _round_trips(pub, pending, cmd_samples)
         pub.publish(convert.twist_msg(0.0, 0.0))
+        if baseline:  # the same loop against a bare echo node: what DDS + Python cost here
+            rc = procs.stop(proc)
+            logger.info("simulator node exited with %s", rc)
+            echo = procs.spawn([sys.executable, "-c", _ECHO], env)
+            deadline = time.monotonic() + startup_timeout_s
+            while time.monotonic() < deadline and not pub.get_subscription_count():
+                time.sleep(0.05)
+            time.sleep(0.5)
+            echo_trips = _round_trips(pub, pending, cmd_samples)
     finally:
-        executor.shutdown(timeout_sec=2.0)
-        cmd_executor.shutdown(timeout_sec=2.0)
+        for ex, thread, stopped in spinning:
+            stop_spinning(ex, thread, stopped, 2.0)
         node.destroy_node()
         cmd_node.destroy_node()
         context.try_shutdown()
         rc = procs.stop(proc)
         logger.info("simulator node exited with %s", rc)
-    return {
+        if echo is not None:
+            procs.stop(echo)
+    result = {
         "scan_hz": _rate(scan_times),
         "camera_hz": _rate(image_times),
         "camera_latency_ms_p50": _percentile(lat, 50),
@@ -165,18 +169,52 @@ def run_bench(
         "camera_rate_hz_requested": camera_hz,
         "duration_s": duration_s,
     }
+    if baseline:
+        result["echo_cmd_to_odom_ms_p50"] = _percentile(echo_trips, 50)
+        result["echo_cmd_to_odom_ms_p99"] = _percentile(echo_trips, 99)
+    return result
+
+
+def _round_trips(pub: Any, pending: dict[str, Any], n: int) -> list[float]:
+    """Publish ``n`` commands, one at a time; milliseconds until each one's /odom."""
+    from embodied_collab.ros import convert
+
+    trips: list[float] = []
+    pending["trips"] = trips
+    for k in range(n):
+        w = 0.2 if k % 2 else -0.2  # turn in place, back and forth
+        pending["event"].clear()
+        pending["t0_ns"] = time.time_ns()
+        pending["t0"] = time.perf_counter()
+        pending["armed"] = True
+        pub.publish(convert.twist_msg(0.0, w))
+        if not pending["event"].wait(1.0):
+            pending["armed"] = False
+            logger.warning("no /odom answered command %d within 1 s", k)
+        time.sleep(0.005)
+    return trips
+
+
+#: A bare node answering each /cmd_vel with an /odom at once (the --baseline reference).
+_ECHO = """
+import sys, time, rclpy
+from geometry_msgs.msg import Twist
+from nav_msgs.msg import Odometry
+from embodied_collab.ros import convert, qos
+sys.setswitchinterval(0.0005)
+rclpy.init()
+node = rclpy.create_node("bench_echo")
+pub = node.create_publisher(Odometry, "/odom", qos.state_qos())
+node.create_subscription(Twist, "/cmd_vel", lambda m: pub.publish(convert.odometry_msg(
+    (0.0, 0.0, 0.0), convert.twist_to_cmd(m), stamp_ns=time.time_ns())), qos.command_qos())
+try:
+    rclpy.spin(node)
+except BaseException:
+    pass
+"""
 
 
 def _rate(times: list[float]) -> float:
     if len(times) < 2:
         return 0.0
     return (len(times) - 1) / (times[-1] - times[0])
-
-
-def _spin(executor: Any) -> None:
-    from rclpy.executors import ExternalShutdownException
-
-    try:
-        executor.spin()
-    except ExternalShutdownException:
-        pass

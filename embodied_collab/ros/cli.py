@@ -55,6 +55,8 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     bench.add_argument("--camera-hz", type=float, default=30.0, help="camera rate")
     bench.add_argument("--scan-hz", type=float, default=10.0, help="lidar rate")
     bench.add_argument("--cmd-samples", type=int, default=200, help="/cmd_vel round trips")
+    bench.add_argument("--baseline", action="store_true",
+                       help="also time the command loop against a bare echo node")
     bench.set_defaults(func=_cmd_bench)
 
 
@@ -126,7 +128,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     result = run_bench(duration_s=args.duration, width=args.width, height=args.height,
                        camera_hz=args.camera_hz, scan_hz=args.scan_hz,
-                       cmd_samples=args.cmd_samples)
+                       cmd_samples=args.cmd_samples, baseline=args.baseline)
     if args.json:
         print_json(result)
     else:

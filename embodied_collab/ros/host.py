@@ -215,6 +215,20 @@ def run_node(name: str, argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def spin_in_thread(executor: Any) -> tuple[threading.Thread, threading.Event]:
+    """Spin ``executor`` in a daemon thread; stop it with :func:`stop_spinning`."""
+    stopped = threading.Event()
+    thread = threading.Thread(target=_spin, args=(executor, stopped), daemon=True)
+    thread.start()
+    return thread, stopped
+
+
+def stop_spinning(executor: Any, thread: threading.Thread, stopped: threading.Event,
+                  timeout: float = 5.0) -> None:
+    """Stop a :func:`spin_in_thread` loop, let running callbacks finish, shut the executor."""
+    _stop(executor, thread, stopped, timeout)
+
+
 def _spin(executor: Any, stopped: threading.Event) -> None:
     # spin_once in a loop rather than spin(): rclpy's Executor.shutdown() destroys the guard
     # condition a concurrent spin() is waiting on; here the loop ends first (see _stop).
