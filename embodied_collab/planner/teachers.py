@@ -1,0 +1,141 @@
+"""Teachers that label planning states with an action: the privileged oracle and the cloud LLM.
+
+A teacher is called with the planning env (its unwrapped state is the privileged view the
+oracle reads) and the step's ``info`` (``info["text"]`` is what the LLM reads, like the
+student). It returns an action slot index of the env.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+import gymnasium as gym
+
+from embodied_collab.errors import LinkUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class Teacher(Protocol):
+    """Labels the state an env is in with an action slot."""
+
+    name: str
+
+    def act(self, env: gym.Env, info: dict[str, Any]) -> int: ...
+
+
+class OracleTeacher:
+    """The privileged planner: reads the ground-truth world and the task of the env."""
+
+    name = "oracle"
+
+    def __init__(self) -> None:
+        self._policy = None
+
+    def act(self, env: gym.Env, info: dict[str, Any]) -> int:
+        from embodied_collab.sim.oracle import OraclePolicy
+
+        base = env.unwrapped
+        if self._policy is None:
+            self._policy = OraclePolicy()
+        return int(self._policy(base))
+
+
+SYSTEM_PROMPT = (
+    "You control a household robot with high-level actions. Each turn you get the instruction, "
+    "the scene graph the robot has observed so far, and the recent actions. Objects inside "
+    "closed containers are unseen until the container is opened; unexplored rooms may hold "
+    "objects. Actions: 'navigate <room or furniture id>', 'open <container id>', "
+    "'pick <object id>' (robot must be at the object's furniture), 'place <furniture id>' "
+    "(robot must be at it, holding the object), 'done' (when the instruction is fulfilled). "
+    'Answer with JSON {"action": "<one action>"} only.'
+)
+
+
+def llm_messages(text: str, candidates: list[str]) -> list[dict[str, str]]:
+    """The chat messages the LLM teacher sends for one state."""
+    user = f"{text}\n\nPossible actions: {', '.join(candidates)}\nNext action?"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def parse_action(content: str) -> str | None:
+    """The action string of an LLM reply (JSON ``{"action": ...}`` or bare text), or None."""
+    content = content.strip()
+    try:
+        doc = json.loads(content[content.find("{"): content.rfind("}") + 1])
+        if isinstance(doc, dict) and isinstance(doc.get("action"), str):
+            return doc["action"].strip()
+    except (ValueError, TypeError):
+        pass
+    line = content.splitlines()[0].strip().strip('"') if content else ""
+    return line or None
+
+
+class LLMTeacher:
+    """The cloud LLM as a teacher, over any OpenAI-compatible chat-completions endpoint.
+
+    Args:
+        base_url: API root, e.g. ``http://127.0.0.1:8080/v1``.
+        deadline_s: deadline of one call.
+        cloud_config: overrides for :class:`embodied_collab.cloud.config_cloud.CloudConfig`.
+
+    An unparseable reply or an action the env cannot encode is returned as the env's
+    invalid-action slot when it has one (penalised as in SmallPlan), else slot 0.
+    """
+
+    name = "llm"
+
+    def __init__(self, base_url: str, *, deadline_s: float = 30.0,
+                 cloud_config: dict[str, Any] | None = None) -> None:
+        from embodied_collab.cloud.client import ChatClient
+        from embodied_collab.cloud.config_cloud import CloudConfig
+
+        overrides = dict(cloud_config or {})
+        overrides.setdefault("max_tokens", 32)
+        overrides.setdefault("deadline_s", deadline_s)
+        self.cfg = CloudConfig(base_url=base_url, **overrides)
+        self.client = ChatClient(self.cfg)
+        self.calls = 0
+        self.failures = 0
+        self.latencies_s: list[float] = []
+
+    def choose(self, text: str, candidates: list[str]) -> str | None:
+        """The action string the LLM picks for ``text`` among ``candidates`` (None on failure)."""
+        schema = {
+            "type": "object",
+            "properties": {"action": {"type": "string", "enum": candidates}},
+            "required": ["action"],
+            "additionalProperties": False,
+        }
+        self.calls += 1
+        try:
+            reply = self.client.chat(llm_messages(text, candidates), json_schema=schema)
+        except LinkUnavailable as exc:
+            self.failures += 1
+            logger.warning("LLM teacher call failed: %s", exc)
+            return None
+        self.latencies_s.append(reply.latency_s)
+        return parse_action(reply.content)
+
+    def act(self, env: gym.Env, info: dict[str, Any]) -> int:
+        from embodied_collab.planner.obs import slot_strings
+
+        slots = slot_strings(env)
+        mask = info.get("action_mask")
+        candidates = [s for i, s in enumerate(slots) if s and (mask is None or mask[i])]
+        choice = self.choose(info["text"], candidates or [s for s in slots if s])
+        return encode_or_invalid(env, choice)
+
+
+def encode_or_invalid(env: gym.Env, action: str | None) -> int:
+    """The slot of ``action`` in ``env``, or a slot the env will reject as invalid."""
+    base = env.unwrapped
+    if action:
+        try:
+            return int(base.codec.encode(action))
+        except Exception:  # unknown verb or entity: fall through to an invalid slot
+            pass
+    invalid = getattr(base.codec, "invalid_slot", None)
+    return int(invalid) if invalid is not None else 0

@@ -1,0 +1,102 @@
+"""The planner model: shapes, entity pointers, checkpoint round trip and bad checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from embodied_collab.errors import InvalidFileError, ModelNotAvailable
+from embodied_collab.planner.model import build_model, load_checkpoint, save_checkpoint
+from embodied_collab.planner.policy import SLMPolicy
+from embodied_collab.planner.tokenizer import PlanTokenizer
+
+
+def _inputs(tok: PlanTokenizer):
+    texts = ["instruction: pick up the red cup_1 . kitchen explored : table_1 [ small red cup_1 ]",
+             "instruction: go . kitchen unexplored : table_1"]
+    width = 40
+    ids = torch.zeros((2, width), dtype=torch.long)
+    for i, t in enumerate(texts):
+        e = tok.encode(t, width)
+        ids[i, : len(e)] = torch.tensor(e)
+    actions = ["navigate kitchen", "navigate table_1", "pick cup_1", None, "done"]
+    table = torch.tensor([tok.encode_action(a) if a else [tok.none_id] * 3 for a in actions])
+    return ids, table
+
+
+def test_forward_shapes_and_parameter_budget(tiny_cfg):
+    from embodied_collab.planner.config_planner import PlannerConfig
+
+    tok = PlanTokenizer()
+    model = build_model(tiny_cfg, tok)
+    ids, table = _inputs(tok)
+    logits, values = model(ids, table)
+    assert logits.shape == (2, 5) and values.shape == (2,)
+    per_sample = table.unsqueeze(0).expand(2, -1, -1)
+    logits2, _ = model(ids, per_sample)
+    assert torch.allclose(logits, logits2, atol=1e-5)
+    mask = torch.tensor([[1, 1, 1, 0, 1], [1, 0, 0, 0, 1]], dtype=torch.bool)
+    masked, _ = model(ids, table, mask)
+    assert (masked[~mask] < -1e8).all()
+    assert build_model(PlannerConfig(), tok).n_parameters() <= 10_000_000
+
+
+def test_entity_mentions_point_at_the_text(tiny_cfg):
+    tok = PlanTokenizer()
+    model = build_model(tiny_cfg, tok)
+    ids, table = _inputs(tok)
+    hidden, trimmed, _ = model.encode(ids)
+    _, present = model.mentions(hidden, trimmed, table)
+    # sample 0 mentions kitchen, table_1 and cup_1; sample 1 never mentions cup_1
+    assert present[0, :3, 0].tolist() == [1.0, 1.0, 1.0]
+    assert present[1, 2, 0].item() == 0.0
+    assert present[:, 3, 0].tolist() == [0.0, 0.0]  # empty slot
+
+
+def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, tiny_cfg):
+    tok = PlanTokenizer().extended(["zebra"])
+    model = build_model(tiny_cfg, tok).eval()
+    path = save_checkpoint(tmp_path / "p.pt", model, tok, tiny_cfg, meta={"note": "test"})
+    loaded, tok2, cfg2, meta = load_checkpoint(path)
+    ids, table = _inputs(tok)
+    with torch.no_grad():
+        a, va = model(ids, table)
+        b, vb = loaded(ids, table)
+    assert torch.equal(a, b) and torch.equal(va, vb)
+    assert tok2.vocab == tok.vocab and cfg2 == tiny_cfg and meta == {"note": "test"}
+    policy = SLMPolicy.load(path)
+    names = ["navigate kitchen", "navigate table_1", "pick cup_1", None, "done"]
+    info = {"text": "instruction: go . kitchen unexplored : table_1",
+            "action_mask": np.ones(5, dtype=np.int8)}
+    slot, conf = policy.act(info, names)
+    assert 0 <= slot < 5 and 0.0 < conf <= 1.0
+
+
+def test_missing_and_corrupt_checkpoints_raise_clear_errors(tmp_path, tiny_cfg):
+    with pytest.raises(ModelNotAvailable, match="not found"):
+        load_checkpoint(tmp_path / "absent.pt")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x00not a checkpoint at all" * 10)
+    with pytest.raises(InvalidFileError, match="not a readable planner checkpoint"):
+        load_checkpoint(garbage)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(InvalidFileError, match="format field missing"):
+        load_checkpoint(other)
+    tok = PlanTokenizer()
+    path = save_checkpoint(tmp_path / "p.pt", build_model(tiny_cfg, tok), tok, tiny_cfg)
+    doc = torch.load(path, weights_only=True)
+    doc["state_dict"].pop(next(iter(doc["state_dict"])))
+    torch.save(doc, tmp_path / "trunc.pt")
+    with pytest.raises(InvalidFileError, match="weights do not match"):
+        load_checkpoint(tmp_path / "trunc.pt")
+    doc = torch.load(path, weights_only=True)
+    doc["config"]["n_layer"] = 0
+    torch.save(doc, tmp_path / "badcfg.pt")
+    with pytest.raises(InvalidFileError, match="n_layer"):
+        load_checkpoint(tmp_path / "badcfg.pt")
+    half = tmp_path / "half.pt"
+    half.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(InvalidFileError, match="not a readable"):
+        load_checkpoint(half)
