@@ -153,6 +153,7 @@ class PlaceMap:
         self.dist = np.full((N_PLACES, N_PLACES), np.inf)
         self.dist[np.ix_(slots, slots)] = d
         np.fill_diagonal(self.dist, 0.0)
+        self.dist_rows: list[list[float]] = self.dist.tolist()
         self.reachable = np.isfinite(self.dist)
         np.fill_diagonal(self.reachable, False)
         # the action mask's part that depends only on the place: navigation slots (in place
@@ -456,7 +457,7 @@ class Episode:
         name = self._place_id(slot)
         if slot == self.place:
             return self._fail(text, f"already at {name}")
-        d = float(self.places.dist[self.place, slot])
+        d = self.places.dist_rows[self.place][slot]
         if not math.isfinite(d):
             return self._fail(text, f"{name} cannot be reached from here")
         self._move(slot)
