@@ -1,0 +1,134 @@
+"""Configuration of on-board vision: detector backend, localisation, object map, training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Detector backends (see :mod:`embodied_collab.vision.detector`).
+BACKENDS = ("sim", "yolov3-tiny")
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def _fraction(name: str, value: float, *, open_low: bool = False) -> None:
+    if not (0.0 < value <= 1.0 if open_low else 0.0 <= value <= 1.0):
+        lo = "(0" if open_low else "[0"
+        raise ValueError(f"{name} must be in {lo}, 1], got {value!r}")
+
+
+@dataclass(kw_only=True)
+class VisionConfig:
+    """Detector, localisation and object-map settings (mirrored as ROS parameters).
+
+    Attributes:
+        backend: detector backend, one of :data:`BACKENDS` (``"sim"``: the small net trained on
+            the simulator's frames; ``"yolov3-tiny"``: COCO YOLOv3-tiny through OpenCV DNN).
+        weights: path of the ``sim`` detector's weights; ``""`` = the packaged weights.
+        score_threshold: detections scoring below this are dropped.
+        max_detections: most detections returned per frame.
+        num_threads: torch / OpenCV threads used by the detector (0 = library default).
+        yolo_input_size: square input side of YOLOv3-tiny (multiple of 32).
+        yolo_nms_threshold: IoU above which YOLO boxes are suppressed.
+        use_depth_size: with a depth image, re-decide apple vs ball (same shape, different
+            size) from the object's metric height.
+        camera_z: optical centre height above the floor (m), for world positions.
+        depth_region: side of the box-centre region (fraction of the box) whose median depth
+            locates a detection.
+        max_depth: detections with a median depth beyond this (m) get no position.
+        match_radius: a sighting within this distance (m) of a track (same category) fuses
+            into it.
+        min_hits: sightings before a track counts as confirmed.
+        associate_radius: a confirmed track marks the nearest world object of its category
+            (and colour) within this distance (m) as observed in the scene graph.
+        frame_id: frame of published positions.
+    """
+
+    backend: str = "sim"
+    weights: str = ""
+    score_threshold: float = 0.35
+    max_detections: int = 20
+    num_threads: int = 1
+    yolo_input_size: int = 416
+    yolo_nms_threshold: float = 0.45
+    use_depth_size: bool = True
+    camera_z: float = 1.0
+    depth_region: float = 0.4
+    max_depth: float = 10.0
+    match_radius: float = 0.35
+    min_hits: int = 2
+    associate_radius: float = 0.5
+    frame_id: str = "map"
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
+        _fraction("score_threshold", self.score_threshold)
+        if self.max_detections < 1:
+            raise ValueError(f"max_detections must be >= 1, got {self.max_detections!r}")
+        if self.num_threads < 0:
+            raise ValueError(f"num_threads must be >= 0, got {self.num_threads!r}")
+        if self.yolo_input_size < 32 or self.yolo_input_size % 32:
+            raise ValueError(
+                f"yolo_input_size must be a multiple of 32 >= 32, got {self.yolo_input_size!r}")
+        _fraction("yolo_nms_threshold", self.yolo_nms_threshold, open_low=True)
+        if not 0.05 <= self.camera_z <= 2.3:
+            raise ValueError(f"camera_z must be in [0.05, 2.3] m, got {self.camera_z!r}")
+        _fraction("depth_region", self.depth_region, open_low=True)
+        for name in ("max_depth", "match_radius", "associate_radius"):
+            _positive(name, getattr(self, name))
+        if self.min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {self.min_hits!r}")
+        if not self.frame_id:
+            raise ValueError("frame_id must be a non-empty frame name, got ''")
+
+
+@dataclass(kw_only=True)
+class TrainConfig:
+    """Training of the ``sim`` detector (``embodied-collab train detector``).
+
+    Attributes:
+        train_worlds: generated worlds (seeds ``0 .. train_worlds-1``) frames are rendered from.
+        frames_per_world: frames rendered per world.
+        val_worlds: held-out worlds for the per-epoch validation (seeds from ``VAL_SEED0``).
+        val_frames_per_world: frames per validation world.
+        epochs: passes over the training frames.
+        batch_size: frames per optimisation step.
+        lr: peak AdamW learning rate (cosine schedule).
+        weight_decay: AdamW weight decay.
+        width: channel width of the network's first stage.
+        seed: seed of frame sampling, initialisation and batching.
+        num_threads: torch threads (training should stay on shared cores politely).
+        render_workers: processes rendering frames (1 = in this process).
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda when available); results match up
+            to floating-point nondeterminism.
+    """
+
+    train_worlds: int = 200
+    frames_per_world: int = 40
+    val_worlds: int = 12
+    val_frames_per_world: int = 20
+    epochs: int = 16
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    width: int = 24
+    seed: int = 0
+    num_threads: int = 2
+    render_workers: int = 1
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("train_worlds", "frames_per_world", "val_worlds", "val_frames_per_world",
+                     "epochs", "batch_size", "width", "num_threads", "render_workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        _positive("lr", self.lr)
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
