@@ -129,8 +129,9 @@ def loss_fn(out: Any, t: dict[str, Any], n_classes: int) -> tuple[Any, dict[str,
 
 # ------------------------------------------------------------------ decoding
 def decode(out: Any, n_classes: int, *, threshold: float, max_detections: int,
-           image_size: tuple[int, int]) -> list[list[tuple[int, int, float, float, list[float]]]]:
-    """Heatmap peaks -> per image ``(class, colour, score, colour_prob, [x0, y0, x1, y1])``."""
+           image_size: tuple[int, int]) -> list[list[tuple]]:
+    """Heatmap peaks -> per image ``(class, colour, score, colour_prob, [x0, y0, x1, y1],
+    class_scores)`` (``class_scores``: every class's heatmap value at the peak)."""
     import torch
 
     hm = out[:, :n_classes].sigmoid()
@@ -159,6 +160,7 @@ def decode(out: Any, n_classes: int, *, threshold: float, max_detections: int,
                    min(cy + bh / 2, float(H))]
             p = col[b, :, iy, ix]
             k_col = int(p.argmax())
-            dets.append((int(c), k_col, float(s), float(p[k_col]), box))
+            dets.append((int(c), k_col, float(s), float(p[k_col]), box,
+                         hm[b, :, iy, ix].tolist()))
         results.append(dets)
     return results

@@ -97,7 +97,7 @@ def predict_samples(model, samples, *, threshold: float = 0.05, batch: int = 64)
             for dets in decode(out, len(dataset.CATEGORIES), threshold=threshold,
                                max_detections=20, image_size=chunk[0].rgb.shape[:2]):
                 out_all.append([{"label": dataset.CATEGORIES[c], "colour": dataset.COLOURS[k],
-                                 "score": s, "box": box} for c, k, s, _, box in dets])
+                                 "score": s, "box": box} for c, k, s, _, box, _ in dets])
     return out_all
 
 
