@@ -57,7 +57,8 @@ def wrap_angle(a: float) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
-def to_robot_frame(pose: tuple[float, float, float], p: tuple[float, float]) -> tuple[float, float]:
+def to_robot_frame(pose: tuple[float, float, float],
+                   p: tuple[float, float]) -> tuple[float, float]:
     """A map point in the robot frame (x forward, y left)."""
     dx, dy = p[0] - pose[0], p[1] - pose[1]
     c, s = math.cos(pose[2]), math.sin(pose[2])

@@ -73,7 +73,7 @@ class ControlConfig:
     goal_tolerance: float = 0.15
     plan_clearance: float = 0.12
     grid_resolution: float = 0.1
-    replan_period_s: float = 1.0
+    replan_period_s: float = 2.0
     blocked_timeout_s: float = 6.0
     goal_timeout_s: float = 120.0
 

@@ -62,16 +62,24 @@ def _clutter_object(i: int, rng: np.random.Generator, pos: tuple[float, float]) 
 
 
 def make_episode(seed: int, *, clutter: int = 3, min_distance: float = 3.0,
-                 max_distance: float = 9.0, hide_furniture_p: float = 0.3) -> Episode:
+                 max_distance: float = 9.0, hide_furniture_p: float = 0.3,
+                 layouts: str = "test") -> Episode:
     """A reproducible episode from ``seed`` (see the module docstring).
+
+    ``layouts="test"`` draws world seeds at or above 10**6 (never seen in training);
+    ``"train"`` draws them below.
 
     Raises:
         ValueError: if no start/goal pair fits after many tries (not seen with generated worlds).
     """
+    if layouts not in ("test", "train"):
+        raise ValueError(f"layouts must be 'test' or 'train', got {layouts!r}")
     rng = np.random.default_rng(seed)
-    for attempt in range(20):
-        # layouts unseen in training (which draws world seeds below 10**6)
-        world = generate_world(10**6 + int(rng.integers(0, 2**30)))
+    for _attempt in range(20):
+        if layouts == "test":  # layouts unseen in training (world seeds below 10**6)
+            world = generate_world(10**6 + int(rng.integers(0, 2**30)))
+        else:
+            world = generate_world(int(rng.integers(0, 10**6)))
         grid = NavGrid(world, clearance=0.12, include_floor_objects=True)
         free = np.argwhere(grid.free)
         if len(free) < 50:

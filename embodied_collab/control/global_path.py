@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from embodied_collab.control.config_control import ControlConfig
-from embodied_collab.errors import InvalidActionError
+from embodied_collab.errors import InvalidActionError, InvalidInputError
 from embodied_collab.sim.navgrid import NavGrid
 from embodied_collab.sim.world import Furniture, Room, World, WorldObject
 
@@ -65,7 +65,8 @@ class GlobalPlanner:
         if not isinstance(target, str):
             vals = tuple(float(v) for v in target)
             if len(vals) not in (2, 3) or not all(math.isfinite(v) for v in vals):
-                raise InvalidActionError(f"a goal pose is (x, y[, heading]) finite, got {target!r}")
+                raise InvalidActionError(
+                    f"a goal pose is (x, y[, heading]) finite, got {target!r}")
             return (vals[0], vals[1], vals[2] if len(vals) == 3 else None)
         if not self.world.has(target):
             raise InvalidActionError(f"no place {target!r} in this world")
@@ -293,3 +294,24 @@ class PathTracker:
             left -= self._lengths[k]
             k += 1
         return self.path[-1]
+
+
+def parse_target(text: str) -> str | tuple[float, ...]:
+    """A goal as text: ``"x y"`` / ``"x y heading"`` (commas allowed) or a place id.
+
+    Raises:
+        InvalidInputError: for an empty string or a pose with non-finite numbers.
+    """
+    s = str(text).strip()
+    if not s:
+        raise InvalidInputError("empty goal")
+    parts = s.replace(",", " ").split()
+    try:
+        vals = tuple(float(p) for p in parts)
+    except ValueError:
+        if len(parts) != 1:
+            raise InvalidInputError(f"a goal is 'x y [heading]' or one place id, got {s!r}")
+        return s
+    if len(vals) not in (2, 3) or not all(math.isfinite(v) for v in vals):
+        raise InvalidInputError(f"a goal pose is 2 or 3 finite numbers, got {s!r}")
+    return vals

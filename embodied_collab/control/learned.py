@@ -1,9 +1,11 @@
-"""The learned local controller: a small MLP policy run in pure numpy.
+"""The learned local controller: a small MLP policy, run in pure numpy, on top of pure pursuit.
 
-The policy maps lidar + the lookahead waypoint on the global path (+ remaining distance and the
-current velocity) to a normalised ``(v, w)``; it was trained with stable-baselines3 PPO (see
-:mod:`embodied_collab.control.train`) and exported to a ``.npz`` of its layer weights, so
-inference needs neither torch nor SB3 and takes microseconds.
+The policy maps lidar + the lookahead waypoint on the global path (+ remaining distance, the
+current velocity and the pure-pursuit command) to a normalised *residual* ``(dv, dw)`` that is
+added to the regulated pure-pursuit command: the learned part only has to add avoidance and
+speed. It was trained with stable-baselines3 PPO (see :mod:`embodied_collab.control.train`) and
+exported to a ``.npz`` of its layer weights, so inference needs neither torch nor SB3 and takes
+microseconds. Whatever it proposes still goes through the safety governor.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from embodied_collab.control.classical import (
     CONTROLLER_REGISTRY,
     LocalObservation,
+    PurePursuit,
     to_robot_frame,
     wrap_angle,
 )
@@ -31,9 +34,12 @@ N_SECTORS = 32
 #: Ranges beyond this (m, from the footprint) read as "far".
 FAR = 2.0
 #: Length of the feature vector.
-OBS_DIM = N_SECTORS + 7
+OBS_DIM = N_SECTORS + 9
+#: Largest residual, as a fraction of ``v_max`` / ``w_max``.
+RESIDUAL_V = 0.5
+RESIDUAL_W = 0.5
 CHECKPOINT_FORMAT = "embodied_collab.control_policy"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 def default_policy_path() -> Path:
@@ -53,8 +59,15 @@ def lidar_sectors(ranges: np.ndarray, angles: np.ndarray, range_max: float,
     return np.clip((out - robot_radius) / FAR, 0.0, 1.0)
 
 
-def policy_features(obs: LocalObservation, config: ControlConfig) -> np.ndarray:
-    """The policy's input vector (float32, length :data:`OBS_DIM`) for one observation."""
+def policy_features(obs: LocalObservation, config: ControlConfig,
+                    base: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The policy's input vector (float32, length :data:`OBS_DIM`) for one observation.
+
+    Args:
+        obs: what the controller sees.
+        config: limits used for normalisation.
+        base: the pure-pursuit command the residual is added to.
+    """
     sect = lidar_sectors(obs.ranges, obs.angles, obs.range_max, config.robot_radius)
     x, y = to_robot_frame(obs.pose, obs.waypoint)
     d = math.hypot(x, y)
@@ -69,16 +82,21 @@ def policy_features(obs: LocalObservation, config: ControlConfig) -> np.ndarray:
         min(math.hypot(obs.goal[0] - obs.pose[0], obs.goal[1] - obs.pose[1]) / 2.0, 1.0),
         obs.velocity[0] / config.v_max,
         obs.velocity[1] / config.w_max,
+        base[0] / config.v_max,
+        base[1] / config.w_max,
     ])
     return np.concatenate([sect, extra]).astype(np.float32)
 
 
-def action_to_command(action: np.ndarray, config: ControlConfig) -> tuple[float, float]:
-    """Normalised action in [-1, 1]^2 -> ``(v, w)`` (negative v scales to the reverse limit)."""
+def action_to_command(action: np.ndarray, config: ControlConfig,
+                      base: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float]:
+    """Residual action in [-1, 1]^2 + the base command -> ``(v, w)`` within the limits."""
     a0 = float(np.clip(action[0], -1.0, 1.0))
     a1 = float(np.clip(action[1], -1.0, 1.0))
-    v = a0 * (config.v_max if a0 >= 0 else config.v_reverse_max)
-    return v, a1 * config.w_max
+    v = float(np.clip(base[0] + RESIDUAL_V * config.v_max * a0, -config.v_reverse_max,
+                      config.v_max))
+    w = float(np.clip(base[1] + RESIDUAL_W * config.w_max * a1, -config.w_max, config.w_max))
+    return v, w
 
 
 class MlpPolicy:
@@ -162,15 +180,18 @@ class LearnedController:
     def __init__(self, config: ControlConfig, policy: MlpPolicy | None = None) -> None:
         self.config = config
         self.policy = policy or MlpPolicy.load(config.policy_path or default_policy_path())
+        self.base = PurePursuit(config)
 
     def reset(self) -> None:
         """No internal state."""
 
     def command(self, obs: LocalObservation) -> tuple[float, float]:
+        base = self.base.command(obs)
         d_goal = math.hypot(obs.goal[0] - obs.pose[0], obs.goal[1] - obs.pose[1])
-        if d_goal < self.config.goal_tolerance and obs.goal_heading is None:
-            return 0.0, 0.0
-        return action_to_command(self.policy(policy_features(obs, self.config)), self.config)
+        if d_goal < self.config.goal_tolerance:
+            return base  # final alignment is pure pursuit's
+        x = policy_features(obs, self.config, base)
+        return action_to_command(self.policy(x), self.config, base)
 
 
 CONTROLLER_REGISTRY["learned"] = LearnedController

@@ -25,6 +25,10 @@ from embodied_collab.sim.world import World
 
 logger = logging.getLogger(__name__)
 
+#: New lidar obstacles are checked against the path at most this often (s): the check costs
+#: far more than a tick, and the governor keeps the robot safe in between.
+BLOCK_CHECK_PERIOD_S = 0.3
+
 
 class GoalStatus(str, enum.Enum):
     """State of the current navigation goal."""
@@ -162,6 +166,7 @@ class ControlLoop:
         self._scan: tuple[np.ndarray, np.ndarray, float] | None = None
         self._new_hits = False
         self._t_plan = -math.inf
+        self._t_check = -math.inf
         self._t_goal = 0.0
         self._best_remaining = math.inf
         self._t_progress = 0.0
@@ -274,8 +279,12 @@ class ControlLoop:
             self._update_status(now)
         proposal = (0.0, 0.0)
         if self.status is GoalStatus.ACTIVE and self._pose is not None:
-            blocked = self._new_hits and self._tracker is not None and self.planner.blocked(
-                self.path, self._tracker.segment)
+            blocked = False
+            if (self._new_hits and self._tracker is not None
+                    and now - self._t_check >= BLOCK_CHECK_PERIOD_S):
+                self._t_check = now
+                self._new_hits = False
+                blocked = self.planner.blocked(self.path, self._tracker.segment)
             if (self._tracker is None or blocked
                     or now - self._t_plan > self.config.replan_period_s):
                 self._replan(now)

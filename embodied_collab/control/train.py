@@ -1,10 +1,9 @@
 """Training the learned local controller with stable-baselines3 PPO in the continuous world.
 
-:class:`LocalControlWrapper` wraps ``embodied_collab/HouseholdNav-v0`` so the policy sees what
-it will see on the robot: the control loop (global path on the map, lidar obstacles, lookahead
-waypoint) builds the observation, and the policy's action goes through the safety governor
-before it reaches the simulated base. Reward: the environment's geodesic progress, minus a small
-penalty whenever the governor had to intervene.
+The environment is :class:`embodied_collab.control.nav_env.ResidualNavEnv`: the real control
+loop (global path on the map, lidar obstacles, lookahead waypoint, safety governor) on the
+simulator, the policy's action being a residual on pure pursuit. The policy is exported to a
+numpy ``.npz`` (:class:`~embodied_collab.control.learned.MlpPolicy`).
 """
 
 from __future__ import annotations
@@ -19,93 +18,10 @@ import gymnasium as gym
 import numpy as np
 
 from embodied_collab.control.config_control import ControlConfig
-from embodied_collab.control.learned import (
-    OBS_DIM,
-    MlpPolicy,
-    action_to_command,
-    default_policy_path,
-    policy_features,
-)
-from embodied_collab.control.loop import ControlLoop, GoalStatus
+from embodied_collab.control.learned import MlpPolicy, default_policy_path
 from embodied_collab.errors import require
 
 logger = logging.getLogger(__name__)
-
-
-class _ActionHolder:
-    """The local controller inside training: replays the policy's latest command."""
-
-    def __init__(self) -> None:
-        self.cmd = (0.0, 0.0)
-
-    def reset(self) -> None:
-        self.cmd = (0.0, 0.0)
-
-    def command(self, obs: Any) -> tuple[float, float]:
-        return self.cmd
-
-
-class LocalControlWrapper(gym.Wrapper):
-    """HouseholdNav-v0 seen through the control loop (see the module docstring).
-
-    Args:
-        env: a ``HouseholdNavEnv`` (possibly wrapped, e.g. by ``TimeLimit``).
-        config: the control configuration (its ``rate_hz`` must match the env's ``dt``).
-        intervention_penalty: subtracted per step on which the governor braked or stopped.
-    """
-
-    def __init__(self, env: gym.Env, config: ControlConfig,
-                 intervention_penalty: float = 0.02) -> None:
-        super().__init__(env)
-        self.config = config
-        self.intervention_penalty = intervention_penalty
-        self.observation_space = gym.spaces.Box(-2.0, 2.0, (OBS_DIM,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self._holder = _ActionHolder()
-        self._sent = (0.0, 0.0)
-        self.loop: ControlLoop | None = None
-
-    def _sink(self, v: float, w: float) -> None:
-        self._sent = (v, w)
-
-    def _sense(self) -> None:
-        sim = self.env.unwrapped.sim
-        self.loop.on_odom(sim.pose, sim.velocity, stamp=sim.time)
-        self.loop.on_scan(sim.scan(), sim.lidar.angles, sim.range_max, stamp=sim.time)
-
-    def _features(self) -> np.ndarray:
-        obs = self.loop.observation()
-        if obs is None:
-            return np.zeros(OBS_DIM, np.float32)
-        return policy_features(obs, self.config)
-
-    def reset(self, **kwargs: Any):
-        _, info = self.env.reset(**kwargs)
-        u = self.env.unwrapped
-        self.loop = ControlLoop(self.config, u.world, self._sink, controller=self._holder,
-                                clock=lambda: u.sim.time)
-        self._sense()
-        self.loop.set_goal(u.goal)
-        self._holder.cmd = (0.0, 0.0)
-        self.loop.step(u.sim.time)  # plans the first path; sends (0, 0)
-        return self._features(), info
-
-    def step(self, action: np.ndarray):
-        u = self.env.unwrapped
-        self._holder.cmd = action_to_command(np.asarray(action, np.float64), self.config)
-        res = self.loop.step(u.sim.time)
-        v, w = self._sent
-        cfg = u.config
-        _, reward, terminated, truncated, info = self.env.step(
-            np.array([v / cfg.v_max, w / cfg.w_max], np.float32))
-        self._sense()
-        if any(r in res.command.reasons for r in ("obstacle_front", "obstacle_rear",
-                                                  "braking_cap")):
-            reward -= self.intervention_penalty
-        if res.status in (GoalStatus.FAILED, GoalStatus.BLOCKED):
-            truncated = True
-        info["governor"] = res.command.reasons
-        return self._features(), float(reward), terminated, truncated, info
 
 
 @dataclass(kw_only=True)
@@ -117,7 +33,8 @@ class TrainConfig:
         seed: seed of PPO and the environments.
         n_envs: parallel environments (in one process).
         clutter: floor objects not on the map per episode.
-        world_seeds: training layouts are drawn from ``range(world_seeds)``.
+        world_seeds: number of training episodes (each its own layout, world seed below
+            10**6) in the environment's pool.
         control_rate_hz: control (and simulation step) rate during training.
         net_arch: hidden layer sizes of the policy.
         learning_rate: Adam step size.
@@ -126,21 +43,23 @@ class TrainConfig:
         n_epochs: passes over each rollout.
         gamma: discount.
         max_episode_steps: episode step limit.
+        log_std_init: initial log standard deviation of the Gaussian policy (exploration).
     """
 
-    total_timesteps: int = 120_000
+    total_timesteps: int = 60_000
     seed: int = 0
     n_envs: int = 4
     clutter: int = 3
-    world_seeds: int = 5000
-    control_rate_hz: float = 20.0
+    world_seeds: int = 64
+    control_rate_hz: float = 10.0
     net_arch: tuple[int, ...] = (64, 64)
     learning_rate: float = 3e-4
     n_steps: int = 512
     batch_size: int = 256
     n_epochs: int = 5
     gamma: float = 0.99
-    max_episode_steps: int = 600
+    max_episode_steps: int = 250
+    log_std_init: float = -1.0
 
     def __post_init__(self) -> None:
         for name in ("total_timesteps", "n_envs", "world_seeds", "n_steps", "batch_size",
@@ -162,19 +81,18 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate!r}")
         if not (isinstance(self.gamma, float) and 0 < self.gamma <= 1):
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        if not (isinstance(self.log_std_init, (int, float)) and -5 <= self.log_std_init <= 1):
+            raise ValueError(f"log_std_init must be in [-5, 1], got {self.log_std_init!r}")
 
 
 def make_train_env(tc: TrainConfig, control: ControlConfig, index: int = 0) -> gym.Env:
-    """One training environment (HouseholdNav-v0 + :class:`LocalControlWrapper`)."""
-    import embodied_collab.sim  # noqa: F401  (registers the environments)
-    from embodied_collab.sim.config_sim import SimConfig
+    """One training environment (:class:`~embodied_collab.control.nav_env.ResidualNavEnv`)."""
+    from embodied_collab.control.nav_env import ResidualNavEnv
 
-    sim_cfg = SimConfig(dt=1.0 / tc.control_rate_hz, v_max=control.v_max, w_max=control.w_max)
-    env = gym.make("embodied_collab/HouseholdNav-v0", clutter=tc.clutter, config=sim_cfg,
-                   world_seeds=list(range(tc.world_seeds)),
-                   max_episode_steps=tc.max_episode_steps)
     cfg = ControlConfig(**{**control.__dict__, "rate_hz": float(tc.control_rate_hz)})
-    return LocalControlWrapper(env, cfg)
+    # every environment draws from the same pool of episodes (same seeds), in its own order
+    return ResidualNavEnv(cfg, pool_size=tc.world_seeds, seed_base=0, clutter=tc.clutter,
+                          max_steps=tc.max_episode_steps)
 
 
 def export_policy(model: Any) -> MlpPolicy:
@@ -210,7 +128,8 @@ def train_controller(tc: TrainConfig, control: ControlConfig | None = None,
     venv.seed(tc.seed)
     model = PPO("MlpPolicy", venv, learning_rate=tc.learning_rate, n_steps=tc.n_steps,
                 batch_size=tc.batch_size, n_epochs=tc.n_epochs, gamma=tc.gamma, seed=tc.seed,
-                policy_kwargs={"net_arch": list(tc.net_arch), "activation_fn": torch.nn.Tanh},
+                policy_kwargs={"net_arch": list(tc.net_arch), "activation_fn": torch.nn.Tanh,
+                               "log_std_init": tc.log_std_init},
                 device="cpu", verbose=0)
     curve: list[tuple[int, float, float]] = []
 
@@ -279,7 +198,7 @@ def _plot_curve(curve: list[tuple[int, float, float]], path: Path) -> Path | Non
         ax2.plot(steps[k - 1:], np.convolve(succ, kernel, "valid"), "g", label="success rate")
     ax2.set_ylim(0, 1.05)
     ax2.set_ylabel("success rate")
-    ax.set_title("learned local controller: PPO in HouseholdNav-v0")
+    ax.set_title("learned local controller (residual on pure pursuit): PPO")
     fig.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=80)

@@ -105,6 +105,17 @@ GRAPH: tuple[NodeSpec, ...] = (
                 "open"),
         description="simulated robot base: odometry, lidar, RGB-D camera, manipulation services",
     ),
+    # -- fast control (issue 9) --
+    NodeSpec(
+        name="control",
+        executable="control_node",
+        entry="embodied_collab.ros.control_node:ControlNode",
+        params_file="control.yaml",
+        config="embodied_collab.ros.config_control_node:ControlNodeConfig",
+        modes=frozenset({"sim", "robot"}),
+        topics=("cmd_vel", "odom", "scan"),
+        description="fast control: global path, local controller, safety governor -> /cmd_vel",
+    ),
 )
 
 
