@@ -13,7 +13,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
+def register(sub: argparse._SubParsersAction,
+             groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add ``sim validate``, ``sim generate``, ``sim world``, ``sim run`` and ``bench sim``."""
     sim = sub.add_parser("sim", help="the simulated household: files, generation, oracle runs")
     sim_sub = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
@@ -27,7 +28,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--difficulty", default="mixed",
                    help="fetch, multi_step, search, attributes, 1-4, or mixed (default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the world seeds (default 0)")
-    p.add_argument("--name", default="", help="suite name (default: generated-<difficulty>-<seed>)")
+    p.add_argument("--name", default="",
+                   help="suite name (default: generated-<difficulty>-<seed>)")
     p.add_argument("--out", required=True, help="suite file to write")
     p.set_defaults(func=_generate)
 

@@ -174,7 +174,8 @@ class HouseholdPlanEnv(gym.Env):
             return _generated_task(int(options["world_seed"]), diff)
         if self.tasks is not None:
             return self.tasks[int(self.np_random.integers(len(self.tasks)))]
-        seed = int(self.np_random.integers(self.config.world_seed_low, self.config.world_seed_high))
+        cfg = self.config
+        seed = int(self.np_random.integers(cfg.world_seed_low, cfg.world_seed_high))
         diff = self._difficulties[int(self.np_random.integers(len(self._difficulties)))]
         return _generated_task(seed, diff)
 

@@ -294,7 +294,7 @@ class Episode:
         self.obj_support = [-1] * MAX_OBJECTS
         self.obj_rel = [-1] * MAX_OBJECTS
         self.obj_room = [-1] * MAX_OBJECTS
-        for i, o in enumerate(world.objects):
+        for i, _o in enumerate(world.objects):
             self._sync_object(i)
         self.open = [False] * MAX_FURNITURE
         for i, f in enumerate(world.furniture):
@@ -331,9 +331,9 @@ class Episode:
     def restore(world: World, snap: tuple) -> None:
         """Put a world back into a :meth:`snapshot` state (fast reset, no copying)."""
         objs, opens, robot = snap
-        for o, (rel, sup, pos, z) in zip(world.objects, objs):
+        for o, (rel, sup, pos, z) in zip(world.objects, objs, strict=False):
             o.relation, o.support, o.position, o.z = rel, sup, pos, z
-        for f, op in zip(world.furniture, opens):
+        for f, op in zip(world.furniture, opens, strict=False):
             f.open = op
         r = world.robot
         r.x, r.y, r.theta, r.holding = robot
@@ -693,7 +693,7 @@ class Episode:
     def driven_path(self) -> list[tuple[float, float]]:
         """The robot's route as world points (shortest free paths between its stops)."""
         out: list[tuple[float, float]] = [self.visits[0]]
-        for a, b in zip(self.visits, self.visits[1:]):
+        for a, b in zip(self.visits, self.visits[1:], strict=False):
             seg = self.places.grid.path(a, b)
             out.extend(seg[1:] if seg else [b])
         return out

@@ -200,7 +200,7 @@ class SceneGraph:
 
         Example::
 
-            kitchen explored: counter_1 [small red cup_1]; fridge_1 closed; cabinet_1 open [large green ball_2 (in)]
+            kitchen explored: counter_1 [small red cup_1]; fridge_1 closed; cabinet_1 open []
             living_room unexplored: sofa_1; table_1
             doors: kitchen-living_room
             robot: at counter_1 in kitchen, holding nothing

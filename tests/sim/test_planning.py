@@ -115,7 +115,7 @@ def test_driven_path_and_path_length():
     target = next(a for a in np.flatnonzero(info["action_mask"]) if a >= 8)
     _, _, _, _, info = env.step(int(target))
     path = env.driven_path()
-    seg = sum(np.hypot(*np.subtract(b, a)) for a, b in zip(path, path[1:]))
+    seg = sum(np.hypot(*np.subtract(b, a)) for a, b in zip(path, path[1:], strict=False))
     assert len(path) > 2
     assert seg == pytest.approx(info["total_path_length"], rel=0.1)
 
