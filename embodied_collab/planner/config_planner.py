@@ -34,7 +34,8 @@ class PlannerConfig:
         dagger_episodes: student episodes per online round.
         dagger_beta: probability of executing the teacher's action in online rounds (decays
             linearly to 0 over the rounds).
-        sft_epochs: passes over the aggregated dataset after each round.
+        offline_epochs: passes over the offline demonstrations.
+        sft_epochs: passes over the aggregated dataset after each online round.
         sft_batch_size: minibatch size of distillation.
         sft_lr: distillation learning rate (AdamW).
         ppo_steps: environment steps of PPO fine-tuning.
@@ -62,27 +63,28 @@ class PlannerConfig:
     train_seed: int = 1000
     difficulty: str = "mixed"
     offline_episodes: int = 200
-    dagger_rounds: int = 3
-    dagger_episodes: int = 100
+    dagger_rounds: int = 2
+    dagger_episodes: int = 60
     dagger_beta: float = 0.5
-    sft_epochs: int = 3
+    offline_epochs: int = 15
+    sft_epochs: int = 4
     sft_batch_size: int = 32
-    sft_lr: float = 1e-3
-    ppo_steps: int = 4096
-    ppo_n_steps: int = 512
+    sft_lr: float = 3e-3
+    ppo_steps: int = 1024
+    ppo_n_steps: int = 256
     ppo_batch_size: int = 64
     ppo_epochs: int = 2
     ppo_lr: float = 5e-5
     ppo_clip: float = 0.1
     ppo_ent_coef: float = 0.0
     ppo_gamma: float = 0.99
-    mlp_ppo_steps: int = 100_000
-    eval_episodes: int = 40
+    mlp_ppo_steps: int = 50_000
+    eval_episodes: int = 32
     num_threads: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("n_layer", "n_head", "n_embd", "max_tokens", "sft_epochs", "sft_batch_size",
-                     "ppo_n_steps", "ppo_batch_size", "ppo_epochs", "num_threads"):
+        for name in ("n_layer", "n_head", "n_embd", "max_tokens", "sft_epochs", "offline_epochs",
+                     "sft_batch_size", "ppo_n_steps", "ppo_batch_size", "ppo_epochs", "num_threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -143,7 +143,7 @@ def train_epochs(model: PlannerLM, data: Dataset, cfg: PlannerConfig, *, epochs:
             total += float(ce.detach()) * len(labels)
             n += len(labels)
             if on_batch is not None:
-                on_batch(float(ce), float(loss))
+                on_batch(float(ce.detach()), float(loss.detach()))
         losses.append(total / max(n, 1))
     model.eval()
     return losses
@@ -187,7 +187,8 @@ def distill(model: PlannerLM, tokenizer: PlanTokenizer, env: gym.Env, teacher: T
                                  model=None if name == "offline" else model, beta=beta, rng=rng))
         if not len(data):
             raise RuntimeError("the teacher labelled no state (is the LLM endpoint answering?)")
-        losses = train_epochs(model, data, cfg, epochs=cfg.sft_epochs, optimizer=optimizer,
+        epochs = cfg.offline_epochs if name == "offline" else cfg.sft_epochs
+        losses = train_epochs(model, data, cfg, epochs=epochs, optimizer=optimizer,
                               rng=rng, on_batch=on_batch)
         rec = {
             "phase": name, "episodes": episodes, "beta": beta,

@@ -17,6 +17,7 @@ from embodied_collab.planner.tokenizer import PlanTokenizer
         ("n_embd", 0, "n_embd"),
         ("max_tokens", 0, "max_tokens"),
         ("sft_epochs", 0, "sft_epochs"),
+        ("offline_epochs", 0, "offline_epochs"),
         ("sft_batch_size", 0, "sft_batch_size"),
         ("ppo_n_steps", 0, "ppo_n_steps"),
         ("ppo_batch_size", 0, "ppo_batch_size"),
