@@ -155,6 +155,11 @@ class HouseholdPlanEnv(gym.Env):
         """Actions whose preconditions hold now (int8, length :data:`N_ACTIONS`)."""
         return self._ep().action_mask()
 
+    def observe(self, object_ids: list[str]) -> list[str]:
+        """Mark objects as observed (seen by a camera, say); returns the newly observed ids.
+        Unknown ids are ignored. The next step's observation, mask and text include them."""
+        return self._ep().observe(list(object_ids))
+
     def driven_path(self) -> list[tuple[float, float]]:
         """The polyline the robot drove this episode (NavGrid shortest paths between stops)."""
         return self._ep().driven_path()

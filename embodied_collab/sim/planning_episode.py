@@ -368,6 +368,19 @@ class Episode:
             return self.codec.rooms[slot - 1]
         return self.codec.furniture[slot - 1 - MAX_ROOMS]
 
+    def observe(self, object_ids: list[str]) -> list[str]:
+        """Mark objects as observed from outside the env (e.g. by the camera's detections),
+        keeping the observation, mask and text in step. Returns the newly observed ids."""
+        new = [o for o in object_ids if o in self.codec.obj_slot and o not in self.scene.observed]
+        for oid in new:
+            self.scene.observed.add(oid)
+        if new:
+            self.scene.invalidate()
+            self._scene_text = None
+            self._mask = None
+        self._observed(new)
+        return new
+
     @property
     def furniture_place(self) -> int:
         """Furniture slot the robot stands at, or -1."""

@@ -243,3 +243,20 @@ def test_sb3_ppo_smoke():
     obs, _ = env.reset(seed=0)
     action, _ = model.predict(obs, deterministic=True)
     assert env.action_space.contains(int(action))
+
+
+def test_external_observation_updates_mask_and_text():
+    env = HouseholdPlanEnv()
+    env.reset(options={"world_seed": 6, "difficulty": "search"})
+    target = env.task.goal.object
+    assert target not in env.scene.observed
+    assert env.observe([target, "unicorn_1"]) == [target]
+    assert env.observe([target]) == []
+    _, _, _, _, info = env.step("navigate " + env.world.object_by_id(target).support)
+    assert target in info["text"]
+    slot = env.codec.obj_slot[target]
+    obs = env.episode.observation()
+    from embodied_collab.sim.planning_episode import _OFF
+
+    a, w, _ = _OFF["objects"]
+    assert obs[a + slot * w] == 1.0
