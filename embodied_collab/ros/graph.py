@@ -37,6 +37,9 @@ TOPICS: dict[str, str] = {
     "image": "/camera/image_raw",
     "depth": "/camera/depth/image_raw",
     "camera_info": "/camera/camera_info",
+    # -- on-board vision (issue 8) --
+    "detections": "/vision/detections",
+    "detections_image": "/vision/detections/image",
 }
 
 #: Services the simulator offers in place of a real manipulator driver (remappable as topics).
@@ -115,6 +118,17 @@ GRAPH: tuple[NodeSpec, ...] = (
         modes=frozenset({"sim", "robot"}),
         topics=("cmd_vel", "odom", "scan"),
         description="fast control: global path, local controller, safety governor -> /cmd_vel",
+    ),
+    # -- on-board vision (issue 8) --
+    NodeSpec(
+        name="vision",
+        executable="vision_node",
+        entry="embodied_collab.ros.vision_node:VisionNode",
+        params_file="vision.yaml",
+        config="embodied_collab.vision.config_vision:VisionConfig",
+        modes=frozenset({"sim", "robot"}),
+        topics=("image", "depth", "camera_info", "odom", "detections", "detections_image"),
+        description="object detector: camera in, located detections and annotated image out",
     ),
 )
 
