@@ -124,7 +124,7 @@ def loss_fn(out: Any, t: dict[str, Any], n_classes: int) -> tuple[Any, dict[str,
     if not torch.isfinite(l_col):
         l_col = torch.zeros((), device=out.device)
     total = l_heat + 2.0 * l_reg + l_col
-    return total, {"heat": float(l_heat), "reg": float(l_reg), "colour": float(l_col)}
+    return total, {"heat": l_heat.item(), "reg": l_reg.item(), "colour": l_col.item()}
 
 
 # ------------------------------------------------------------------ decoding
