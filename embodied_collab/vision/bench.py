@@ -23,7 +23,8 @@ from embodied_collab.vision.metrics import evaluate, iou
 logger = logging.getLogger(__name__)
 
 
-def _run_backend(detector, samples, config: VisionConfig, use_depth: bool) -> dict:
+def _run_backend(detector, samples, config: VisionConfig, use_depth: bool,
+                 operating_threshold: float) -> dict:
     preds, lat, loc_err = [], [], []
     for s in samples:
         t0 = time.perf_counter()
@@ -39,12 +40,17 @@ def _run_backend(detector, samples, config: VisionConfig, use_depth: bool) -> di
                     if p is not None:
                         loc_err.append(float(np.linalg.norm(np.subtract(p, g["position"]))))
                     break
-    ev = evaluate(preds, [s.boxes for s in samples], dataset.CATEGORIES)
+    truths = [s.boxes for s in samples]
+    ev = evaluate(preds, truths, dataset.CATEGORIES)
+    # recall and colour accuracy at the operating threshold the node and CLI use
+    op = evaluate([[p for p in f if p["score"] >= operating_threshold] for f in preds], truths,
+                  dataset.CATEGORIES)
     return {
         "map50": ev["map50"],
         "ap_per_class": ev["ap_per_class"],
-        "recall_per_class": ev["recall_per_class"],
-        "colour_accuracy": ev["colour_accuracy"],
+        "recall_per_class": op["recall_per_class"],
+        "colour_accuracy": op["colour_accuracy"],
+        "operating_threshold": operating_threshold,
         "localisation_error_m_p50": round(float(np.median(loc_err)), 4) if loc_err else None,
         "localisation_error_m_p90": (round(float(np.percentile(loc_err, 90)), 4)
                                      if loc_err else None),
@@ -75,12 +81,16 @@ def run_bench(frames: int = 500, *, worlds: int = 25, seed: int = 7, yolo: bool 
     it = dataset.iter_samples(dataset.split_seeds("heldout", worlds), per_world, seed=seed)
     samples = list(tqdm(it, total=worlds * per_world, disable=not progress, desc="render"))
     samples = samples[:frames]
-    cfg = VisionConfig(weights=weights, num_threads=1)
-    result = _run_backend(make_detector(cfg), samples, cfg, use_depth=True)
+    op = VisionConfig().score_threshold
+    # mAP integrates the precision/recall curve: detections down to a low score are kept
+    cfg = VisionConfig(weights=weights, num_threads=1, score_threshold=0.05)
+    result = _run_backend(make_detector(cfg), samples, cfg, use_depth=True,
+                          operating_threshold=op)
     result["backend"] = "sim"
     result["camera"] = f"{samples[0].rgb.shape[1]}x{samples[0].rgb.shape[0]}"
     if yolo:
-        ycfg = VisionConfig(backend="yolov3-tiny", num_threads=1, score_threshold=0.1)
-        result["yolov3_tiny"] = _run_backend(make_detector(ycfg), samples, ycfg, use_depth=False)
+        ycfg = VisionConfig(backend="yolov3-tiny", num_threads=1, score_threshold=0.05)
+        result["yolov3_tiny"] = _run_backend(make_detector(ycfg), samples, ycfg, use_depth=False,
+                                             operating_threshold=op)
         result["yolov3_tiny"]["input"] = f"{ycfg.yolo_input_size}x{ycfg.yolo_input_size}"
     return result

@@ -165,7 +165,7 @@ class SimDetector(Detector):
     """
 
     name = "sim"
-    size_sigma = 0.25  # log-size tolerance of the size likelihood
+    size_sigma = 0.4  # log-size tolerance of the size likelihood
 
     def __init__(self, config: VisionConfig) -> None:
         super().__init__(config)
