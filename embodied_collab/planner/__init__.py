@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 def load_default(*, action_masking: bool | None = None):
-    """The committed planner SLM policy (see :func:`embodied_collab.planner.policy.load_default`)."""
+    """The committed planner SLM policy (:func:`embodied_collab.planner.policy.load_default`)."""
     from embodied_collab.planner.policy import load_default as _load
 
     return _load(action_masking=action_masking)

@@ -20,7 +20,8 @@ BENCH_SEED = 777
 BASELINES = ("oracle", "random", "mlp-ppo", "llm", "slm")
 
 
-def bench_planner(*, episodes: int = 50, llm_episodes: int = 6, seed: int = BENCH_SEED,
+def bench_planner(*, episodes: int = 50, llm_episodes: int = 6, llm_budget_s: float = 600.0,
+                  seed: int = BENCH_SEED,
                   policies: tuple[str, ...] = BASELINES, llm_url: str | None = None,
                   slm_path: str | None = None, progress: bool = False,
                   start_server: Callable[[], Any] | None = None) -> dict[str, Any]:
@@ -29,6 +30,8 @@ def bench_planner(*, episodes: int = 50, llm_episodes: int = 6, seed: int = BENC
     Args:
         episodes: tasks per difficulty for every policy but the LLM.
         llm_episodes: tasks per difficulty for the LLM (each decision is a server round trip).
+        llm_budget_s: wall-time bound of the LLM's runs (per difficulty); fewer episodes may
+            run, and the table says how many did.
         llm_url: endpoint of the LLM; ``None`` starts the embedded local server.
 
     Returns:
@@ -66,20 +69,19 @@ def bench_planner(*, episodes: int = 50, llm_episodes: int = 6, seed: int = BENC
             if name == "slm" and slm_path:
                 name = slm_path
             try:
-                agent_factory = lambda: make_agent(name, **kwargs)  # noqa: E731
+                agent_factory = lambda n=name, kw=kwargs: make_agent(n, **kw)  # noqa: E731
                 agent_factory()
             except EmbodiedCollabError as exc:
                 notes.append(f"{label} skipped: {exc}")
                 continue
             per: dict[str, Any] = {}
-            all_tasks = []
+            budget = llm_budget_s if label == "llm" else None
             for d, suite in suites.items():
-                tasks = suite.tasks[:n]
-                all_tasks += tasks
-                per[d] = evaluate(tasks, agent_factory(), progress=progress, desc=f"{label} {d}")
-                per[d].pop("per_difficulty", None)
-            per["all"] = evaluate(all_tasks, agent_factory(), progress=progress, desc=label)
-            per["all"].pop("per_difficulty", None)
+                per[d] = evaluate(suite.tasks[:n], agent_factory(), progress=progress,
+                                  desc=f"{label} {d}", time_budget_s=budget)
+                per.setdefault("_records", []).append(per[d].pop("per_difficulty", None))
+            per.pop("_records")
+            per["all"] = _pool([per[d] for d in suites])
             results[label] = per
             logger.info("%s: %s", label, per["all"])
     finally:
@@ -87,6 +89,27 @@ def bench_planner(*, episodes: int = 50, llm_episodes: int = 6, seed: int = BENC
             server.stop()
     return {"results": results, "notes": notes, "seed": seed, "episodes": episodes,
             "llm_episodes": llm_episodes}
+
+
+def _pool(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Episode-weighted totals of per-difficulty metrics (latency: median of the medians)."""
+    import numpy as np
+
+    n = sum(p["episodes"] for p in parts)
+    w = [p["episodes"] / max(n, 1) for p in parts]
+    steps = [p["mean_steps"] * p["episodes"] for p in parts]
+    lat = [p["decision_latency_ms_p50"] for p in parts if p.get("decision_latency_ms_p50")]
+    return {
+        "success_rate": round(sum(p["success_rate"] * x for p, x in zip(parts, w, strict=True)),
+                              4),
+        "spl": round(sum(p["spl"] * x for p, x in zip(parts, w, strict=True)), 4),
+        "invalid_action_rate": round(
+            sum(p["invalid_action_rate"] * s for p, s in zip(parts, steps, strict=True))
+            / max(sum(steps), 1), 4),
+        "mean_steps": round(sum(steps) / max(n, 1), 3),
+        "decision_latency_ms_p50": round(float(np.median(lat)), 3) if lat else None,
+        "episodes": n,
+    }
 
 
 def markdown_table(report: dict[str, Any]) -> str:
@@ -122,7 +145,7 @@ def plot(report: dict[str, Any], path: str | Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
     width = 0.8 / max(len(policies), 1)
     x = np.arange(len(diffs))
-    for metric, ax in zip(("success_rate", "spl"), axes):
+    for metric, ax in zip(("success_rate", "spl"), axes, strict=True):
         for k, p in enumerate(policies):
             vals = [report["results"][p].get(d, {}).get(metric, 0.0) for d in diffs]
             ax.bar(x + k * width, vals, width, label=p)

@@ -10,7 +10,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
+def register(sub: argparse._SubParsersAction,
+             groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add the planner's commands to the CLI."""
     t = groups["train"].add_parser("planner", help="distil + PPO-fine-tune the planner SLM")
     t.add_argument("--teacher", choices=("oracle", "llm"), help="teacher (default: oracle)")
@@ -39,6 +40,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     b.add_argument("--episodes", type=int, default=50, help="tasks per difficulty (default 50)")
     b.add_argument("--llm-episodes", type=int, default=6,
                    help="tasks per difficulty for the LLM (default 6)")
+    b.add_argument("--llm-budget", type=float, default=600.0,
+                   help="wall-time bound of the LLM's runs per difficulty, s (default 600)")
     b.add_argument("--seed", type=int, default=None, help="suite seed")
     b.add_argument("--policies", default=",".join(("oracle", "random", "mlp-ppo", "llm", "slm")),
                    help="comma-separated subset")
@@ -155,6 +158,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     policies = tuple(p.strip() for p in args.policies.split(",") if p.strip())
     report = bench_planner(episodes=args.episodes, llm_episodes=args.llm_episodes,
+                           llm_budget_s=args.llm_budget,
                            seed=BENCH_SEED if args.seed is None else args.seed,
                            policies=policies, llm_url=args.llm_url, slm_path=args.slm)
     table = markdown_table(report)

@@ -84,7 +84,8 @@ class PlannerConfig:
 
     def __post_init__(self) -> None:
         for name in ("n_layer", "n_head", "n_embd", "max_tokens", "sft_epochs", "offline_epochs",
-                     "sft_batch_size", "ppo_n_steps", "ppo_batch_size", "ppo_epochs", "num_threads"):
+                     "sft_batch_size", "ppo_n_steps", "ppo_batch_size", "ppo_epochs",
+                     "num_threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -115,7 +116,8 @@ class PlannerConfig:
             raise ValueError(f"ppo_gamma must be in (0, 1], got {self.ppo_gamma!r}")
         if self.ppo_batch_size > self.ppo_n_steps:
             raise ValueError(
-                f"ppo_batch_size ({self.ppo_batch_size}) must be <= ppo_n_steps ({self.ppo_n_steps})"
+                f"ppo_batch_size ({self.ppo_batch_size}) must be <= "
+                f"ppo_n_steps ({self.ppo_n_steps})"
             )
         if self.llm_base_url is not None:
             from urllib.parse import urlsplit

@@ -113,8 +113,11 @@ def make_agent(policy: str, *, llm_url: str | None = None, action_masking: bool 
 
 
 def evaluate(tasks, agent: Agent, *, planning_config=None, progress: bool = False,
-             desc: str = "eval") -> dict[str, Any]:
+             desc: str = "eval", time_budget_s: float | None = None) -> dict[str, Any]:
     """Run ``agent`` once on every task and aggregate the metrics.
+
+    ``time_budget_s`` bounds slow agents (an LLM on a loaded CPU): no new episode starts after
+    it is spent, and ``episodes`` says how many ran.
 
     Returns:
         ``{"success_rate", "spl", "invalid_action_rate", "mean_steps",
@@ -133,7 +136,12 @@ def evaluate(tasks, agent: Agent, *, planning_config=None, progress: bool = Fals
     env = HouseholdPlanEnv(planning_config or PlanningConfig(), suite=tasks)
     records = []
     latencies: list[float] = []
+    t_start = time.monotonic()
     for i in tqdm(range(len(tasks)), desc=desc, disable=not progress, leave=False):
+        if time_budget_s is not None and records and time.monotonic() - t_start > time_budget_s:
+            logger.warning("%s: time budget spent after %d of %d episodes", desc, len(records),
+                           len(tasks))
+            break
         obs, info = env.reset(seed=i, options={"task_index": i})
         task = tasks[i]
         pristine, _ = prepared_world(task)

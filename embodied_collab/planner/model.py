@@ -13,7 +13,6 @@ the decision state serves PPO.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any

@@ -86,7 +86,9 @@ def rollout(env: gym.Env, tokenizer: PlanTokenizer, cfg: PlannerConfig, teacher:
             data.table.append(t_index)
             data.masks.append(mask)
             data.labels.append(int(label))
-        if model is None or rng.random() < beta:
+        if label is None and model is None:
+            raise RuntimeError("the teacher has no action for a state it reached itself")
+        if label is not None and (model is None or rng.random() < beta):
             action = label
         else:
             action = _student_action(model, tokenizer, text, table,
@@ -152,7 +154,8 @@ def train_epochs(model: PlannerLM, data: Dataset, cfg: PlannerConfig, *, epochs:
 def distill(model: PlannerLM, tokenizer: PlanTokenizer, env: gym.Env, teacher: Teacher,
             cfg: PlannerConfig, *, rng: np.random.Generator, data: Dataset | None = None,
             offline_episodes: int | None = None, rounds: int | None = None,
-            round_episodes: int | None = None, log: Callable[[str, float, int], None] | None = None,
+            round_episodes: int | None = None,
+            log: Callable[[str, float, int], None] | None = None,
             progress: bool = False) -> tuple[Dataset, list[dict[str, float]]]:
     """Offline then online distillation of ``teacher`` into ``model`` (trained in place).
 

@@ -23,24 +23,55 @@ class Teacher(Protocol):
 
     name: str
 
-    def act(self, env: gym.Env, info: dict[str, Any]) -> int: ...
+    def act(self, env: gym.Env, info: dict[str, Any]) -> int | str: ...
 
 
 class OracleTeacher:
-    """The privileged planner: reads the ground-truth world and the task of the env."""
+    """The privileged planner: reads the ground-truth world and the task of the env.
+
+    The oracle plans from an empty gripper or one holding the target. In states only a student
+    reaches (holding the wrong object) the label is to put that object down: ``place`` where
+    the robot stands if it can, else ``navigate`` to a surface in the same room. States with no
+    sensible label (e.g. the destination was opened although the goal is "on" it) get
+    ``None``: the caller executes the student's action and learns nothing there.
+    """
 
     name = "oracle"
 
     def __init__(self) -> None:
         self._policy = None
 
-    def act(self, env: gym.Env, info: dict[str, Any]) -> int:
+    def act(self, env: gym.Env, info: dict[str, Any]) -> int | None:
+        from embodied_collab.errors import InvalidInputError
         from embodied_collab.sim.oracle import OraclePolicy
 
         base = env.unwrapped
         if self._policy is None:
             self._policy = OraclePolicy()
-        return int(self._policy(base))
+        try:
+            return int(self._policy(base))
+        except InvalidInputError:
+            return self._recover(base)
+
+    @staticmethod
+    def _recover(base) -> int | None:
+        ep = base.episode
+        world = ep.world
+        goal = ep.task.goal
+        held = world.robot.holding
+        if held is None or (goal is not None and held == goal.object):
+            return None
+        at = ep._place_id(ep.place)
+        codec = base.codec
+        if at in codec.furn_slot:
+            f = world.furniture_by_id(at)
+            if f.surface or (f.container and f.open):
+                return int(codec.encode(f"place {at}"))
+        room = ep.scene.robot_room()
+        for f in world.furniture:
+            if f.room == room and f.surface and not f.container and f.id != at:
+                return int(codec.encode(f"navigate {f.id}"))
+        return None
 
 
 SYSTEM_PROMPT = (
@@ -81,8 +112,8 @@ class LLMTeacher:
         deadline_s: deadline of one call.
         cloud_config: overrides for :class:`embodied_collab.cloud.config_cloud.CloudConfig`.
 
-    An unparseable reply or an action the env cannot encode is returned as the env's
-    invalid-action slot when it has one (penalised as in SmallPlan), else slot 0.
+    An unparseable reply, or an action naming nothing of the world, is returned as text: the
+    env executes and penalises it as in SmallPlan, and distillation does not learn from it.
     """
 
     name = "llm"
@@ -119,7 +150,8 @@ class LLMTeacher:
         self.latencies_s.append(reply.latency_s)
         return parse_action(reply.content)
 
-    def act(self, env: gym.Env, info: dict[str, Any]) -> int:
+    def act(self, env: gym.Env, info: dict[str, Any]) -> int | str:
+        """The action slot the LLM picks, or its reply text when that names no slot."""
         from embodied_collab.planner.obs import slot_strings
 
         slots = slot_strings(env)
@@ -129,13 +161,9 @@ class LLMTeacher:
         return encode_or_invalid(env, choice)
 
 
-def encode_or_invalid(env: gym.Env, action: str | None) -> int:
-    """The slot of ``action`` in ``env``, or a slot the env will reject as invalid."""
-    base = env.unwrapped
-    if action:
-        try:
-            return int(base.codec.encode(action))
-        except Exception:  # unknown verb or entity: fall through to an invalid slot
-            pass
-    invalid = getattr(base.codec, "invalid_slot", None)
-    return int(invalid) if invalid is not None else 0
+def encode_or_invalid(env: gym.Env, action: str | None) -> int | str:
+    """The slot of ``action`` in ``env``, or the text itself (which the env rejects)."""
+    try:
+        return int(env.unwrapped.codec.encode(action or ""))
+    except Exception:  # unparseable or naming nothing: the env penalises it as invalid
+        return action or ""

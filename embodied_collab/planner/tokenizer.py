@@ -154,7 +154,8 @@ class PlanTokenizer:
             raise InvalidFileError("not a planner tokenizer document", path=source)
         vocab = doc.get("vocab")
         if not isinstance(vocab, list) or not all(isinstance(w, str) for w in vocab):
-            raise InvalidFileError("vocab must be a list of strings", path=source, json_path="$.vocab")
+            raise InvalidFileError("vocab must be a list of strings", path=source,
+                                   json_path="$.vocab")
         try:
             return cls(vocab)
         except ValueError as exc:

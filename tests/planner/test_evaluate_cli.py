@@ -71,3 +71,19 @@ def test_bad_checkpoint_and_unknown_policy_are_clear_cli_errors(tmp_path, small_
     missing = tmp_path / "missing.zip"
     assert main(["eval", "planner", "--suite", str(suite), "--policy", str(missing)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_bench_runs_baselines_side_by_side_and_writes_table_and_plot(tmp_path):
+    from embodied_collab.planner.bench import bench_planner, markdown_table, plot
+    from embodied_collab.sim.catalog import DIFFICULTIES
+
+    report = bench_planner(episodes=2, policies=("oracle", "random"), seed=5)
+    assert set(report["results"]) == {"oracle", "random"}
+    for per in report["results"].values():
+        assert set(per) == set(DIFFICULTIES) | {"all"}
+        assert per["all"]["episodes"] == 2 * len(DIFFICULTIES)
+    assert report["results"]["oracle"]["all"]["success_rate"] == 1.0
+    table = markdown_table(report)
+    assert table.count("| oracle |") == len(DIFFICULTIES) + 1
+    plot(report, tmp_path / "bench.png")
+    assert (tmp_path / "bench.png").stat().st_size > 1000
