@@ -111,7 +111,7 @@ class VisionNode(Node):
                 and self._depth.shape[:2] == rgb.shape[:2]:
             sightings = locate_detections(dets, self._depth, self._intrinsics, self._pose, cfg)
             tracks = self._map.update(sightings, stamp * 1e-9)
-            for (det, pos), track in zip(sightings, tracks):
+            for (det, pos), track in zip(sightings, tracks, strict=True):
                 located[id(det)] = (pos, track.id)
         items = []
         for d in dets:

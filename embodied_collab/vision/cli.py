@@ -106,7 +106,8 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
+def register(sub: argparse._SubParsersAction,
+             groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add ``detect``, ``train detector`` and ``bench vision`` to the CLI."""
     p = sub.add_parser("detect", help="detect objects in an image file")
     p.add_argument("image", help="image file (PNG, JPEG, ...)")

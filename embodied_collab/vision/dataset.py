@@ -125,7 +125,8 @@ def render_sample(world: World, camera: Camera, pose: tuple[float, float, float]
     """Render one frame and attach its ground truth."""
     frame = camera.render(world, pose, rng=rng)
     ids, counts = np.unique(frame.instance[frame.instance >= 0], return_counts=True)
-    pixels = {frame.object_ids[i]: int(c) for i, c in zip(ids.tolist(), counts.tolist())}
+    pixels = {frame.object_ids[i]: int(c)
+              for i, c in zip(ids.tolist(), counts.tolist(), strict=True)}
     boxes = []
     for b in frame.boxes:
         n = pixels.get(b["object_id"], 0)

@@ -75,7 +75,8 @@ def dominant_colour(rgb: np.ndarray, box: tuple[float, float, float, float]) -> 
     """The world colour nearest the median of the box's central pixels (chromaticity first)."""
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     w, h = max(x1 - x0, 1), max(y1 - y0, 1)
-    patch = rgb[max(y0 + h // 4, 0):max(y1 - h // 4, y0 + 1), max(x0 + w // 4, 0):max(x1 - w // 4, x0 + 1)]
+    patch = rgb[max(y0 + h // 4, 0):max(y1 - h // 4, y0 + 1),
+                max(x0 + w // 4, 0):max(x1 - w // 4, x0 + 1)]
     if patch.size == 0:
         return "white"
     med = np.median(patch.reshape(-1, 3).astype(np.float32), axis=0)
@@ -217,7 +218,7 @@ class SimDetector(Detector):
         fx, fy = intrinsics[0], intrinsics[1]
         w, h = (box[2] - box[0]) * z / fx, (box[3] - box[1]) * z / fy
         best, label = -math.inf, None
-        for name, score in zip(self.categories, cls_scores):
+        for name, score in zip(self.categories, cls_scores, strict=True):
             d = min((math.log(w / sw) ** 2 + math.log(h / sh) ** 2)
                     for sw, sh in self._sizes.get(name, [(w, h)]))
             v = math.log(max(score, 1e-6)) - d / (2 * self.size_sigma ** 2)

@@ -54,7 +54,7 @@ def evaluate(predictions: Sequence[Sequence[dict]], truths: Sequence[Sequence[di
     n_gt = {c: 0 for c in categories}
     found = {c: 0 for c in categories}
     colour_ok = colour_n = 0
-    for preds, gts in zip(predictions, truths):
+    for preds, gts in zip(predictions, truths, strict=True):
         for c in categories:
             g = [t for t in gts if t["category"] == c]
             n_gt[c] += sum(1 for t in g if t.get("scored", True))

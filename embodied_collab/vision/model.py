@@ -150,7 +150,7 @@ def decode(out: Any, n_classes: int, *, threshold: float, max_detections: int,
         keep = scores >= threshold
         scores, idx = scores[keep].tolist(), idx[keep].tolist()
         dets = []
-        for s, i in zip(scores, idx):
+        for s, i in zip(scores, idx, strict=True):
             iy, ix = divmod(i, gw)
             c = int(cls[b, iy, ix])
             ox, oy, lw, lh = reg[b, :, iy, ix].tolist()

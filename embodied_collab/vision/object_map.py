@@ -89,7 +89,8 @@ class ObjectMap:
                 self.tracks.append(best)
             else:
                 n = best.hits
-                best.position = tuple((p * n + q) / (n + 1) for p, q in zip(best.position, pos))
+                best.position = tuple((p * n + q) / (n + 1)
+                                      for p, q in zip(best.position, pos, strict=True))
             best.hits += 1
             best.confidence = 1.0 - (1.0 - best.confidence) * (1.0 - float(det.score))
             best.labels[det.label] = best.labels.get(det.label, 0.0) + det.score
@@ -118,7 +119,7 @@ def associate(tracks: Iterable[Track], world, radius: float) -> dict[str, str]:
                 pairs.append((d, t, o.id))
     out: dict[str, str] = {}
     used: set[str] = set()
-    for d, t, oid in sorted(pairs, key=lambda p: p[0]):
+    for _dist, t, oid in sorted(pairs, key=lambda p: p[0]):
         if t.id in out or oid in used:
             continue
         out[t.id] = oid

@@ -73,7 +73,8 @@ def _batch(samples, idx, rng, augment: bool):
                      for b in boxes]
         if augment:
             gain = rng.uniform(0.75, 1.25, size=3) * rng.uniform(0.8, 1.2)
-            rgb = np.clip(rgb.astype(np.float32) * gain + rng.normal(0, 6), 0, 255).astype(np.uint8)
+            jittered = rgb.astype(np.float32) * gain + rng.normal(0, 6)
+            rgb = np.clip(jittered, 0, 255).astype(np.uint8)
         imgs.append(np.ascontiguousarray(rgb))
         targets.append(encode_targets(boxes, (H, W), dataset.CATEGORIES, dataset.COLOURS))
     x = to_input(np.stack(imgs))
@@ -151,7 +152,7 @@ def train(cfg: TrainConfig, out_dir: str | Path = DEFAULT_OUT, *, progress: bool
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", epoch=epoch + 1)
         val = evaluate(predict_samples(model, val_set), [s.boxes for s in val_set],

@@ -7,8 +7,13 @@ import pytest
 
 from embodied_collab.errors import InvalidInputError, ModelNotAvailable
 from embodied_collab.vision.config_vision import VisionConfig
-from embodied_collab.vision.detector import (PACKAGED_WEIGHTS, Detection, backends,
-                                             dominant_colour, make_detector)
+from embodied_collab.vision.detector import (
+    PACKAGED_WEIGHTS,
+    Detection,
+    backends,
+    dominant_colour,
+    make_detector,
+)
 from embodied_collab.vision.metrics import evaluate, iou
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -122,8 +123,7 @@ def test_node_publishes_detections_for_a_camera_frame(vision_node):
         located = [d for d in dets if "position" in d]
         assert located, dets
         truth = [b["position"] for b in sample.boxes if b["scored"]]
-        best = min(min(sum((a - b) ** 2 for a, b in zip(d["position"], t)) ** 0.5
-                       for t in truth) for d in located)
+        best = min(math.dist(d["position"], t) for t in truth for d in located)
         assert best < 0.3, (located, truth)
         assert images and images[-1].encoding == "rgb8"
         assert vision_node.frames >= 1
