@@ -90,7 +90,8 @@ class Transcriber:
         fw = require("faster_whisper", "speech")
         path = resolve_model(self.config.model)
         t0 = time.perf_counter()
-        self.model = fw.WhisperModel(str(path), device="cpu", compute_type=self.config.compute_type,
+        self.model = fw.WhisperModel(str(path), device="cpu",
+                                     compute_type=self.config.compute_type,
                                      cpu_threads=self.config.cpu_threads, num_workers=1)
         from faster_whisper.tokenizer import Tokenizer
 

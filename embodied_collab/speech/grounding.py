@@ -138,7 +138,8 @@ class Grounder:
         words = words_of(text)
         clean = " ".join(words)
         if not words:
-            return Intent("unknown", 0.0, clean, ask_back="I did not hear anything. Please repeat.")
+            return Intent("unknown", 0.0, clean,
+                          ask_back="I did not hear anything. Please repeat.")
         quick = quick_command(clean)
         if quick is not None:
             return Intent(quick, 1.0, clean)
@@ -241,6 +242,8 @@ class Grounder:
         if verb is None:
             verb = "bring" if obj is not None and target is not None else (
                 "go" if obj is None and target is not None else "find" if obj else None)
+        if verb == "find" and obj is not None and source is None and target is None:
+            source = next((p for p in places if p["start"] >= obj.end), None)  # "... and the"
         if verb == "pick" and target is not None and source is not None:
             verb = "bring"  # "pick the cup from the table and put it on the desk"
         if verb in ("find", "pick") and target is not None and source is None:
@@ -326,8 +329,9 @@ class Grounder:
                     questions.append(f"I don't see a {name} there. Which one do you mean?")
                 elif len(cands) > 1:
                     factor /= len(cands)
-                    rooms = ", ".join(f"the one in the {catalog.display_name(v.rooms[v.furniture[c][1]])}"
-                                      for c in cands[:3])
+                    rooms = ", ".join(
+                        f"the one in the {catalog.display_name(v.rooms[v.furniture[c][1]])}"
+                        for c in cands[:3])
                     questions.append(f"Which {name} do you mean: {rooms}?")
                 else:
                     slots[role] = cands[0]

@@ -74,7 +74,7 @@ class SpeechPipeline:
     Args:
         config: a :class:`SpeechConfig` (defaults if None).
         world: a sim ``World`` whose names bias decoding and ground intents (catalog if None).
-        transcriber, grounder_embedder, vad: shared parts (loaded here otherwise).
+        transcriber, embedder, vad: shared parts (loaded here otherwise).
     """
 
     def __init__(self, config: SpeechConfig | None = None, world: Any = None, *,
@@ -111,7 +111,7 @@ class SpeechPipeline:
         Args:
             audio: samples, mono ``(n,)`` or ``(n, channels)``, integer or float.
             sample_rate: their rate in Hz (any common rate; resampled to 16 kHz).
-            world: a World to use for this call instead of the pipeline's.
+            world: a World to switch to (kept for later calls, like :meth:`set_world`).
 
         Returns:
             A :class:`SpeechResult`; silence gives an empty text and an ``unknown`` intent.

@@ -45,8 +45,8 @@ FUNCTION_WORDS = frozenset(
     "a an the to from in into onto on at of and then it its that this these those please me "
     "for with by up down there here over under inside out off is are be can could would you "
     "will now my your our i we robot hey ok okay one just also back again next near behind "
-    "left right which what is thing something some any all room area place item object stuff house home somewhere"
-    .split()
+    "left right which what is thing something some any all room area place item object stuff "
+    "house home somewhere".split()
 )
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
