@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--seed", type=int, default=500_000, help="first episode seed")
     b.add_argument("--config", help="YAML file of ControlConfig keys (section 'control')")
     b.add_argument("--controllers", default="learned,classical", help="comma-separated")
-    b.add_argument("--timing-s", type=float, default=5.0, help="seconds of fixed-rate timing")
+    b.add_argument("--timing-s", type=float, default=10.0,
+                   help="seconds of loop timing (through ROS 2 when rclpy is importable; "
+                   "0 = skip)")
     b.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(func=_bench)
 

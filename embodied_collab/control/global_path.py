@@ -310,7 +310,8 @@ def parse_target(text: str) -> str | tuple[float, ...]:
         vals = tuple(float(p) for p in parts)
     except ValueError:
         if len(parts) != 1:
-            raise InvalidInputError(f"a goal is 'x y [heading]' or one place id, got {s!r}")
+            raise InvalidInputError(
+                f"a goal is 'x y [heading]' or one place id, got {s!r}") from None
         return s
     if len(vals) not in (2, 3) or not all(math.isfinite(v) for v in vals):
         raise InvalidInputError(f"a goal pose is 2 or 3 finite numbers, got {s!r}")

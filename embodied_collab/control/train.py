@@ -150,7 +150,7 @@ def train_controller(tc: TrainConfig, control: ControlConfig | None = None,
                                   float(bool(info.get("success")))))
             if curve:
                 recent = curve[-50:]
-                self.bar.set_postfix(ret=f"{np.mean([c[1] for c in recent]):.2f}",
+                self.bar.set_postfix(refresh=False, ret=f"{np.mean([c[1] for c in recent]):.2f}",
                                      succ=f"{np.mean([c[2] for c in recent]):.2f}")
             return True
 

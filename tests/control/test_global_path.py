@@ -17,7 +17,7 @@ def world():
 
 
 def path_length(path):
-    return sum(math.dist(a, b) for a, b in zip(path, path[1:]))
+    return sum(math.dist(a, b) for a, b in zip(path, path[1:], strict=False))
 
 
 def far_room(world):
@@ -33,7 +33,7 @@ def test_path_avoids_map_obstacles(world):
     assert path[0] == pytest.approx(start) and path[-1] == pytest.approx(goal[:2])
     # every segment stays in free space of the map (checked densely)
     free = gp.free_mask(tight=True)
-    for a, b in zip(path, path[1:]):
+    for a, b in zip(path, path[1:], strict=False):
         for t in np.linspace(0, 1, 50):
             x, y = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
             c, r = gp.grid.to_cell(x, y)
@@ -64,7 +64,7 @@ def test_replans_around_an_obstacle_seen_by_the_lidar(world):
     path = gp.plan(start, goal)
     assert not gp.blocked(path)
     # a floor object (disc of hits, 0.12 m radius) in the middle of the longest segment
-    a, b = max(zip(path, path[1:]), key=lambda ab: math.dist(*ab))
+    a, b = max(zip(path, path[1:], strict=False), key=lambda ab: math.dist(*ab))
     c = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
     hits = np.array([(c[0] + 0.12 * math.cos(t), c[1] + 0.12 * math.sin(t))
                      for t in np.linspace(0, 2 * math.pi, 16)])
@@ -73,7 +73,7 @@ def test_replans_around_an_obstacle_seen_by_the_lidar(world):
     new = gp.plan(start, goal)
     assert new and not gp.blocked(new)
     # the new path keeps the robot's footprint off every hit
-    for a, b in zip(new, new[1:]):
+    for a, b in zip(new, new[1:], strict=False):
         for t in np.linspace(0, 1, 50):
             x, y = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
             assert np.hypot(hits[:, 0] - x, hits[:, 1] - y).min() > 0.18

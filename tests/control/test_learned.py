@@ -73,6 +73,6 @@ def test_train_config_validation():
                       ("n_steps", 0), ("batch_size", 0), ("n_epochs", 0),
                       ("max_episode_steps", 0), ("seed", -1), ("clutter", 50),
                       ("control_rate_hz", 0.0), ("net_arch", ()), ("learning_rate", 2.0),
-                      ("gamma", 0.0)]:
+                      ("gamma", 0.0), ("log_std_init", 3.0)]:
         with pytest.raises(ValueError, match=name):
             TrainConfig(**{name: bad})
