@@ -105,6 +105,9 @@ class PurePursuit:
         if ld < 1e-6:
             return 0.0, 0.0
         alpha = math.atan2(y, x)
+        escape = self._escape_turn(obs, alpha)
+        if escape is not None:
+            return 0.0, escape
         if abs(alpha) > self.rotate_threshold:
             return 0.0, float(np.clip(2.5 * alpha, -cfg.w_max, cfg.w_max))
         kappa = 2.0 * math.sin(alpha) / ld
@@ -116,6 +119,28 @@ class PurePursuit:
             v *= cfg.w_max / abs(w)
             w = math.copysign(cfg.w_max, w)
         return float(v), float(w)
+
+    def _escape_turn(self, obs: LocalObservation, alpha: float) -> float | None:
+        """Turn rate that swings a hit inside the governor's margin out of the forward half.
+
+        The governor forbids any forward motion that approaches such a hit, so driving on
+        would freeze the robot (``blocked``); turning in place is always allowed.
+        """
+        cfg = self.config
+        r = np.asarray(obs.ranges, dtype=np.float64)
+        a = np.asarray(obs.angles, dtype=np.float64)
+        a = (a + math.pi) % (2 * math.pi) - math.pi
+        close = (r < cfg.robot_radius + cfg.safety_margin + 0.015) & (np.abs(a) < 0.45 * math.pi)
+        if not close.any():
+            return None
+        # the waypoint side decides when both sides are close; otherwise away from the hit
+        left = bool((a[close] > 0).any())
+        right = bool((a[close] < 0).any())
+        if left and right:
+            side = 1.0 if alpha > 0 else -1.0
+        else:
+            side = -1.0 if left else 1.0
+        return side * 0.6 * cfg.w_max
 
     def _obstacle_speed(self, obs: LocalObservation) -> float:
         cfg = self.config

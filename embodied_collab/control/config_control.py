@@ -54,7 +54,7 @@ class ControlConfig:
         goal_timeout_s: report ``failed`` when the goal is not reached in this time (s).
     """
 
-    controller: str = "learned"
+    controller: str = "classical"
     policy_path: str = ""
     rate_hz: float = 50.0
     v_max: float = 0.6

@@ -160,8 +160,13 @@ class GlobalPlanner:
             # the robot is inside an inflated zone: let the path leave it (the governor keeps
             # the footprint off the obstacle itself)
             free = g.free.copy()
-            near = np.hypot(g._cx - start[0], g._cy - start[1]) < 0.35
-            free |= near & (base.obstacle_distance > self.config.robot_radius + 0.02)
+            d_start = np.hypot(g._cx - start[0], g._cy - start[1])
+            near = (d_start < 0.35) & (base.obstacle_distance > self.config.robot_radius + 0.02)
+            if self.observed.any():
+                # ... but not past a lidar obstacle: leave the zone on the side away from it
+                d_obs = ndimage.distance_transform_edt(~self.observed) * base.resolution
+                near &= (d_obs > self.config.robot_radius + 0.05) | (d_start < base.resolution)
+            free |= near
             g.free = free
         g._graph = None
         g._field_cache = {}

@@ -76,3 +76,10 @@ def test_train_config_validation():
                       ("gamma", 0.0), ("log_std_init", 3.0)]:
         with pytest.raises(ValueError, match=name):
             TrainConfig(**{name: bad})
+
+
+def test_packaged_policy_drives_an_unseen_episode_without_collisions():
+    from embodied_collab.control.episodes import make_episode, run_episode
+
+    res = run_episode(make_episode(500_000), ControlConfig(controller="learned"))
+    assert res.status == "succeeded" and res.collisions == 0
