@@ -54,7 +54,8 @@ def test_go_and_find(grounder):
     assert find.verb == "find" and find.slots["source_room"] == "hallway"
 
 
-def test_nonsense_asks_back(grounder):
+@pytest.mark.models
+def test_nonsense_asks_back(grounder):  # unknown words go through the embedding model
     intent = grounder.ground("the weather is lovely today")
     assert intent.kind == "unknown" and intent.ask_back
     assert grounder.ground("").ask_back
