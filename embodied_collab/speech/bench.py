@@ -14,7 +14,13 @@ import numpy as np
 from embodied_collab.speech.audio import SAMPLE_RATE, add_noise
 from embodied_collab.speech.config_speech import SpeechConfig
 from embodied_collab.speech.grounding import Grounder
-from embodied_collab.speech.synth import Command, Synthesizer, available_voices, generate_commands
+from embodied_collab.speech.synth import (
+    Command,
+    Synthesizer,
+    available_voices,
+    generate_commands,
+    task_commands,
+)
 from embodied_collab.speech.vocabulary import words_of
 
 logger = logging.getLogger(__name__)
@@ -43,6 +49,8 @@ def intent_matches(cmd: Command, intent: Any) -> bool:
         return False
     if cmd.kind != "task":
         return True
+    if cmd.world is not None:  # a generated task: the goal's object and target ids
+        return all(intent.slots.get(k) == v for k, v in cmd.slots.items())
     return intent.verb == cmd.verb and intent.slots == cmd.slots
 
 
@@ -78,7 +86,12 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
     plain_grounder = Grounder(None, replace(config), pipe.grounder.embedder)
     voices = available_voices()
     synth = Synthesizer()
-    commands = generate_commands(n_commands, seed)
+    n_tasks = n_commands // 3
+    templ = generate_commands(n_commands - n_tasks, seed)
+    tasks = task_commands(n_tasks, seed)
+    commands: list[Command] = []
+    for j, c in enumerate(templ):  # interleave: template, task, template, task, ...
+        commands += [c] + ([tasks[j]] if j < len(tasks) else [])
     jobs = [(i, c, snr) for i, c in enumerate(commands) for snr in CONDITIONS]
     if limit is not None:
         jobs = jobs[:limit]
@@ -92,6 +105,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
     compute_s = base_compute_s = audio_total = 0.0
     failures: list[dict[str, Any]] = []
     cache: dict[int, np.ndarray] = {}
+    world_set = False
     for i, cmd, snr in tqdm(jobs, desc="bench speech", disable=not progress, unit="utt"):
         voice = voices[i % len(voices)]
         if i not in cache:
@@ -105,6 +119,9 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         speech_end_s = (lead + (voiced[-1] + 1 if voiced.size else speech.size)) / SAMPLE_RATE
         audio_total += audio.size / SAMPLE_RATE
 
+        if cmd.world is not None or world_set:
+            pipe.set_world(cmd.world)  # the task's world biases decoding and grounds ids
+            world_set = cmd.world is not None
         t0 = time.perf_counter()
         chunks = [audio[k:k + _CHUNK] for k in range(0, audio.size, _CHUNK)]
         results = list(pipe.listen(chunks))
@@ -138,7 +155,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
             base_compute_s += tr.decode_s
             base_lat.append(tr.decode_s)
             base_errs[snr].append(word_errors(cmd.text, tr.text))
-            b_int = plain_grounder.ground(tr.text)
+            b_int = (pipe.grounder if cmd.world is not None else plain_grounder).ground(tr.text)
             base_intents_ok += intent_matches(cmd, b_int) and b_int.ask_back is None
 
     n = len(jobs)
@@ -156,6 +173,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         "asr_s_p50": round(_pct(asr_s, 50), 3),
         "utterances": n,
         "commands": len({i for i, _, _ in jobs}),
+        "generated_task_commands": len({i for i, c, _ in jobs if c.world is not None}),
         "split_utterances": splits,
         "ask_backs": ask_backs,
         "voices": {k: _acc(v) for k, v in per_voice.items()},

@@ -8,6 +8,7 @@ import logging
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,12 +25,38 @@ _STOPS = [("Stop.", "stop"), ("Stop now!", "stop"), ("Halt.", "stop"), ("Robot, 
 
 @dataclass
 class Command:
-    """A spoken command and the intent it means (catalog names, no world ids)."""
+    """A spoken command and the intent it means.
+
+    Template commands carry catalog names in ``slots`` and no world; commands taken from the
+    simulator's task generator carry their ``world`` and the goal's ids in ``slots``
+    (``object`` and, when the goal has one, ``target``).
+    """
 
     text: str
     kind: str
     verb: str | None = None
     slots: dict[str, str] = field(default_factory=dict)
+    world: Any = None
+
+
+def task_commands(n: int, seed: int = 0) -> list[Command]:
+    """``n`` instructions from ``embodied_collab.sim.generate`` with their worlds and goals."""
+    from embodied_collab.sim.generate import generate_task
+
+    out: list[Command] = []
+    difficulties = ("fetch", "multi_step", "search", "attributes")
+    k = 0
+    while len(out) < n and k < 10 * n + 10:
+        task = generate_task(seed + k, difficulties[k % len(difficulties)])
+        k += 1
+        goal = task.goal
+        if goal is None:
+            continue
+        slots = {"object": goal.object}
+        if goal.target is not None:
+            slots["target"] = goal.target
+        out.append(Command(task.instruction, "task", None, slots, world=task.world()))
+    return out
 
 
 def _say(key: str, kind: str, rng: np.random.Generator, p_syn: float) -> str:
