@@ -122,7 +122,7 @@ def _eval(args: argparse.Namespace) -> int:
             try:
                 if name == "llm":
                     out[name] = _with_llm(args, lambda url: evaluate(
-                        suite.tasks, make_agent("llm", llm_url=url)))
+                        suite.tasks, make_agent("llm", llm_url=url), time_budget_s=600.0))
                 else:
                     out[name] = evaluate(suite.tasks, make_agent(name))
             except Exception as exc:  # one missing baseline must not hide the others

@@ -78,7 +78,7 @@ class PlannerConfig:
     ppo_clip: float = 0.1
     ppo_ent_coef: float = 0.0
     ppo_gamma: float = 0.99
-    mlp_ppo_steps: int = 50_000
+    mlp_ppo_steps: int = 30_000
     eval_episodes: int = 32
     num_threads: int = 1
 
