@@ -41,7 +41,8 @@ class PlannerLM(nn.Module):
     """
 
     def __init__(self, *, vocab_size: int, n_layer: int, n_head: int, n_embd: int,
-                 max_tokens: int, dropout: float = 0.0) -> None:
+                 max_tokens: int, dropout: float = 0.0,
+                 special: dict[str, list[int]] | None = None) -> None:
         super().__init__()
         from transformers import GPT2Config, GPT2Model
 
@@ -60,6 +61,13 @@ class PlannerLM(nn.Module):
         self.absent = nn.Parameter(torch.zeros(n_embd))
         self.score = nn.Sequential(nn.Tanh(), nn.Linear(n_embd, n_embd), nn.Tanh(),
                                    nn.Linear(n_embd, 1))
+        special = special or {}
+        self.special = {k: list(v) for k, v in special.items()}
+        vec = torch.zeros(3, vocab_size, dtype=torch.bool)
+        for row, key in enumerate(("boundary", "content", "rooms")):
+            vec[row, [i for i in special.get(key, []) if i < vocab_size]] = True
+        self.register_buffer("special_mask", vec, persistent=False)
+        self.ground = nn.Linear(4, n_embd)
         self.value_head = nn.Sequential(nn.Linear(n_embd, n_embd), nn.Tanh(), nn.Linear(n_embd, 1))
 
     def n_parameters(self) -> int:
@@ -95,7 +103,34 @@ class PlannerLM(nn.Module):
         weights = match.float()
         count = weights.sum(-1, keepdim=True)
         pooled = weights @ hidden / count.clamp(min=1.0)
-        return pooled, (count > 0).float()
+        return pooled, (count > 0).float(), weights, count
+
+    def grounding(self, ids: torch.Tensor, action_tokens: torch.Tensor, weights: torch.Tensor,
+                  count: torch.Tensor) -> torch.Tensor:
+        """(B, A, 4) instruction-match features of each action's entity, from token ids only:
+        its category is named in the instruction; the two words before its mention (size,
+        colour) are named there; the room line it is listed in is named there."""
+        b, t = ids.shape
+        boundary, content, rooms = self.special_mask[0], self.special_mask[1], self.special_mask[2]
+        pos = torch.arange(t, device=ids.device).expand(b, t)
+        is_b = boundary[ids]
+        first = torch.where(is_b.any(1), is_b.float().argmax(1), torch.full_like(ids[:, 0], t))
+        instr = pos < (first - 1).unsqueeze(1)  # the instruction: before "<room> explored"
+        named = torch.zeros(b, self.special_mask.shape[1], dtype=torch.bool, device=ids.device)
+        named.scatter_(1, torch.where(instr, ids, torch.zeros_like(ids)), instr)
+        named &= content
+        if action_tokens.dim() == 2:
+            action_tokens = action_tokens.unsqueeze(0).expand(b, -1, -1)
+        f_cat = named.gather(1, action_tokens[..., 1]).float()  # (B, A)
+
+        def shifted(k: int) -> torch.Tensor:
+            return torch.cat([torch.zeros_like(ids[:, :k]), ids[:, :-k]], dim=1)
+
+        room_pos = torch.where(rooms[ids], pos, torch.zeros_like(pos)).cummax(1).values
+        per_pos = torch.stack([named.gather(1, shifted(2)), named.gather(1, shifted(3)),
+                               named.gather(1, ids.gather(1, room_pos))], -1).float()
+        pooled = weights @ per_pos / count.clamp(min=1.0)  # (B, A, 3)
+        return torch.cat([f_cat.unsqueeze(-1), pooled], -1)
 
     def forward(self, ids: torch.Tensor, action_tokens: torch.Tensor,
                 action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,12 +142,13 @@ class PlannerLM(nn.Module):
             action_mask: optional (B, A) bool; False entries get a very low logit.
         """
         hidden, ids, s = self.encode(ids)
-        pooled, present = self.mentions(hidden, ids, action_tokens)
+        pooled, present, weights, count = self.mentions(hidden, ids, action_tokens)
+        g = self.ground(self.grounding(ids, action_tokens, weights, count))
         a = self.act_proj(self.gpt.wte(action_tokens).flatten(-2))  # (A|B, A, d)
         if a.dim() == 2:
             a = a.unsqueeze(0)
         m = self.mention_proj(pooled) + (1.0 - present) * self.absent
-        logits = self.score(self.query(s).unsqueeze(1) + a + m).squeeze(-1)
+        logits = self.score(self.query(s).unsqueeze(1) + a + m + g).squeeze(-1)
         if action_mask is not None:
             logits = logits.masked_fill(~action_mask.bool(), -1e9)
         return logits, self.value_head(s).squeeze(-1)
@@ -121,7 +157,8 @@ class PlannerLM(nn.Module):
 def build_model(cfg: PlannerConfig, tokenizer: PlanTokenizer) -> PlannerLM:
     """A freshly initialised :class:`PlannerLM` sized by ``cfg``."""
     return PlannerLM(vocab_size=len(tokenizer), n_layer=cfg.n_layer, n_head=cfg.n_head,
-                     n_embd=cfg.n_embd, max_tokens=cfg.max_tokens, dropout=cfg.dropout)
+                     n_embd=cfg.n_embd, max_tokens=cfg.max_tokens, dropout=cfg.dropout,
+                     special=tokenizer.special_sets())
 
 
 def save_checkpoint(path: str | Path, model: PlannerLM, tokenizer: PlanTokenizer,

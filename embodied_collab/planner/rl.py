@@ -81,7 +81,7 @@ def lm_kwargs(model: PlannerLM) -> dict[str, Any]:
     """Constructor arguments that rebuild ``model``'s architecture."""
     g = model.gpt.config
     return dict(vocab_size=g.vocab_size, n_layer=g.n_layer, n_head=g.n_head, n_embd=g.n_embd,
-                max_tokens=g.n_positions, dropout=g.resid_pdrop)
+                max_tokens=g.n_positions, dropout=g.resid_pdrop, special=model.special)
 
 
 def make_ppo(env, model: PlannerLM, cfg: PlannerConfig, *, tensorboard_log: str | None = None,

@@ -36,6 +36,8 @@ PUNCT = tuple(".,:;()[]{}|-=>/'\"!?+*<")
 
 _TOKEN_RE = re.compile(r"[a-z]+(?:_[a-z]+)*_\d+|[a-z]+(?:_[a-z]+)*|\d+(?:\.\d+)?|\S")
 _ID_RE = re.compile(r"([a-z]+(?:_[a-z]+)*)_(\d+)$")
+#: Instructions say "living room"; the scene graph says "living_room": read both as one token.
+_MULTIWORD = [(catalog.display_name(t), t) for t in catalog.ROOM_TYPES if "_" in t]
 
 
 def number_token(n: int) -> str:
@@ -88,7 +90,10 @@ class PlanTokenizer:
     def words(self, text: str) -> list[str]:
         """Split ``text`` into vocabulary words (ids split into category + number)."""
         out: list[str] = []
-        for piece in _TOKEN_RE.findall(text.lower()):
+        text = text.lower()
+        for spoken, ident in _MULTIWORD:
+            text = text.replace(spoken, ident)
+        for piece in _TOKEN_RE.findall(text):
             if piece in self.index:
                 out.append(piece)
                 continue
@@ -106,6 +111,19 @@ class PlanTokenizer:
         if word in self.index:
             return [word]
         return [p if p in self.index else UNK for p in word.split("_")]
+
+    def ids_of(self, words) -> list[int]:
+        """Ids of those ``words`` that are in the vocabulary."""
+        return [self.index[w] for w in words if w in self.index]
+
+    def special_sets(self) -> dict[str, list[int]]:
+        """Token id sets the model's grounding features use."""
+        return {
+            "boundary": self.ids_of(["explored", "unexplored"]),
+            "content": self.ids_of([*catalog.COLOURS, *catalog.SIZES, *catalog.OBJECTS,
+                                    *catalog.FURNITURE, *catalog.ROOM_TYPES]),
+            "rooms": self.ids_of(list(catalog.ROOM_TYPES)),
+        }
 
     def encode(self, text: str, max_tokens: int | None = None, head: int = 48) -> list[int]:
         """Token ids of ``text`` after a ``<bos>``.

@@ -47,7 +47,7 @@ def test_entity_mentions_point_at_the_text(tiny_cfg):
     model = build_model(tiny_cfg, tok)
     ids, table = _inputs(tok)
     hidden, trimmed, _ = model.encode(ids)
-    _, present = model.mentions(hidden, trimmed, table)
+    _, present, _, _ = model.mentions(hidden, trimmed, table)
     # sample 0 mentions kitchen, table_1 and cup_1; sample 1 never mentions cup_1
     assert present[0, :3, 0].tolist() == [1.0, 1.0, 1.0]
     assert present[1, 2, 0].item() == 0.0
@@ -100,3 +100,23 @@ def test_missing_and_corrupt_checkpoints_raise_clear_errors(tmp_path, tiny_cfg):
     half.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(InvalidFileError, match="not a readable"):
         load_checkpoint(half)
+
+
+def test_grounding_features_match_the_instruction():
+    from embodied_collab.planner.config_planner import PlannerConfig
+
+    tok = PlanTokenizer()
+    model = build_model(PlannerConfig(n_layer=1, n_head=2, n_embd=32), tok)
+    text = ("instruction: Get the large white bottle that is on the counter in the living room. "
+            "office explored: desk_1 []; counter_2 [small red bottle_1, large white bottle_4] "
+            "living_room unexplored: counter_1")
+    ids = torch.tensor([tok.encode(text)])
+    acts = ["navigate counter_1", "navigate counter_2", "navigate desk_1", "pick bottle_1",
+            "pick bottle_4", "done"]
+    table = torch.tensor([tok.encode_action(a) for a in acts])
+    hidden, trimmed, _ = model.encode(ids)
+    _, _, weights, count = model.mentions(hidden, trimmed, table)
+    g = model.grounding(trimmed, table, weights, count)[0]
+    assert g[:, 0].tolist() == [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]  # category named
+    assert g[4, 1:3].tolist() == [1.0, 1.0] and g[3, 1:3].tolist() == [0.0, 0.0]  # colour, size
+    assert g[0, 3].item() == 1.0 and g[1, 3].item() == 0.0  # counter_1 is in the living room
