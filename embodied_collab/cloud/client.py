@@ -178,6 +178,7 @@ class ChatClient:
         messages: list[dict[str, str]],
         *,
         json_schema: dict[str, Any] | None = None,
+        grammar: str | None = None,
         deadline_s: float | None = None,
         max_tokens: int | None = None,
     ) -> ChatResult:
@@ -188,6 +189,9 @@ class ChatClient:
             json_schema: schema the reply must follow; sent as ``response_format`` according to
                 ``cfg.response_format`` (servers that cannot constrain output still get asked
                 for JSON in the prompt by the caller).
+            grammar: GBNF grammar the reply must follow; sent (as the request's ``grammar``
+                field) only when the response format is ``grammar``, which llama.cpp servers
+                read; otherwise ``json_schema`` is used.
             deadline_s: overall deadline of this call (default ``cfg.deadline_s``).
             max_tokens: completion budget (default ``cfg.max_tokens``).
 
@@ -207,12 +211,15 @@ class ChatClient:
             "max_tokens": max_tokens or self.cfg.max_tokens,
             "stream": False,
         }
-        if json_schema is not None and self.cfg.response_format == "json_schema":
+        fmt = self.cfg.effective_response_format
+        if grammar is not None and fmt == "grammar":
+            body["grammar"] = grammar
+        elif json_schema is not None and fmt == "json_schema":
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "plan", "strict": True, "schema": json_schema},
             }
-        elif json_schema is not None and self.cfg.response_format == "json_object":
+        elif json_schema is not None and fmt in ("json_object", "grammar"):
             # JSON mode; llama.cpp servers also read the schema from here and constrain to it
             body["response_format"] = {"type": "json_object", "schema": json_schema}
         payload = json.dumps(body).encode()

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-#: How the client asks the server for JSON: ``json_schema`` (the OpenAI structured-output form:
-#: hosted APIs, vLLM), ``json_object`` (JSON mode with the schema attached: llama.cpp servers
-#: constrain decoding to it, others treat it as plain JSON mode), or ``none`` (the reply is then
-#: parsed leniently as JSON).
-RESPONSE_FORMATS: tuple[str, ...] = ("json_schema", "json_object", "none")
+#: How the client asks the server for JSON: ``grammar`` (a GBNF grammar in the request's
+#: ``grammar`` field: llama.cpp servers; the decomposer's grammar allows only the allow-listed
+#: skills over the world's ids), ``json_schema`` (the OpenAI structured-output form: hosted APIs,
+#: vLLM), ``json_object`` (JSON mode with the schema attached: llama.cpp servers constrain
+#: decoding to it, others treat it as plain JSON mode), ``none`` (the reply is then parsed
+#: leniently as JSON), or ``auto``: ``grammar`` for the embedded server (``base_url`` null),
+#: ``json_object`` for a user endpoint.
+RESPONSE_FORMATS: tuple[str, ...] = ("auto", "grammar", "json_schema", "json_object", "none")
 
 
 @dataclass(kw_only=True)
@@ -28,7 +31,7 @@ class CloudConfig:
         connect_timeout_s: bound on the TCP/TLS connect alone (never more than the deadline).
         max_response_bytes: refuse replies larger than this (a runaway server cannot exhaust
             memory).
-        max_tokens: completion token budget of one call.
+        max_tokens: completion token budget of one call (a compact plan needs ~40-90).
         temperature: sampling temperature (0 -> greedy, reproducible plans).
         response_format: one of :data:`RESPONSE_FORMATS`.
         repair_rounds: how many times an invalid plan is sent back with the validator's errors.
@@ -53,9 +56,9 @@ class CloudConfig:
     deadline_s: float = 30.0
     connect_timeout_s: float = 5.0
     max_response_bytes: int = 4_000_000
-    max_tokens: int = 384
+    max_tokens: int = 160
     temperature: float = 0.0
-    response_format: str = "json_object"
+    response_format: str = "auto"
     repair_rounds: int = 1
     max_steps: int = 16
     privacy: bool = True
@@ -66,6 +69,13 @@ class CloudConfig:
     local_n_threads: int = 2
     startup_timeout_s: float = 120.0
     stop_timeout_s: float = 5.0
+
+    @property
+    def effective_response_format(self) -> str:
+        """``response_format`` with ``auto`` resolved (see :data:`RESPONSE_FORMATS`)."""
+        if self.response_format != "auto":
+            return self.response_format
+        return "grammar" if self.base_url is None else "json_object"
 
     def __post_init__(self) -> None:
         if self.base_url is not None:

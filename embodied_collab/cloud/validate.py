@@ -118,13 +118,38 @@ class _State:
     found: list[dict[str, str]] = field(default_factory=list)  # descriptions searched for
 
 
-def parse_steps(data: Any, *, max_steps: int = 16) -> tuple[list[Step], list[str]]:
-    """Structural check of LLM output (already JSON-decoded) into steps, plus errors."""
-    errors: list[str] = []
+def normalize_steps(data: Any) -> Any:
+    """The steps of a decoded reply, compact ``[skill, argument]`` pairs turned into
+    ``{"skill", "args"}`` objects (anything else is passed through for the checks to name)."""
     if isinstance(data, dict) and "steps" in data:
         data = data["steps"]
     if not isinstance(data, list):
-        return [], ['the reply must be a JSON object {"steps": [...]} with a list of steps']
+        return data
+    out = []
+    for raw in data:
+        if (
+            isinstance(raw, list)
+            and len(raw) == 2
+            and isinstance(raw[0], str)
+            and raw[0] in SKILL_ARGS
+        ):
+            raw = {"skill": raw[0], "args": {next(iter(SKILL_ARGS[raw[0]])): raw[1]}}
+        elif isinstance(raw, list) and raw and isinstance(raw[0], str):
+            raw = {"skill": raw[0], "args": {f"arg{i}": v for i, v in enumerate(raw[1:], 1)}}
+        out.append(raw)
+    return out
+
+
+def parse_steps(data: Any, *, max_steps: int = 16) -> tuple[list[Step], list[str]]:
+    """Structural check of LLM output (already JSON-decoded) into steps, plus errors.
+
+    Steps may be objects ``{"skill": ..., "args": {...}}`` or compact pairs
+    ``[skill, argument]``.
+    """
+    errors: list[str] = []
+    data = normalize_steps(data)
+    if not isinstance(data, list):
+        return [], ['the reply must be a JSON object {"steps": [[skill, argument], ...]}']
     if not data:
         return [], ["the plan is empty: give at least one step"]
     if len(data) > max_steps:
@@ -132,7 +157,7 @@ def parse_steps(data: Any, *, max_steps: int = 16) -> tuple[list[Step], list[str
     steps: list[Step] = []
     for i, raw in enumerate(data[:max_steps], 1):
         if not isinstance(raw, dict) or not isinstance(raw.get("skill"), str):
-            errors.append(f'step {i}: must be an object {{"skill": ..., "args": {{...}}}}')
+            errors.append(f'step {i}: must be a pair [skill, argument]')
             continue
         skill = raw["skill"]
         args = raw.get("args", {k: v for k, v in raw.items() if k != "skill"})
@@ -304,12 +329,13 @@ def _kind(world: World, entity_id: str) -> str:
 def autofix(data: Any, world: World, *, max_steps: int = 16) -> list[Step]:
     """Deterministic repair of the commonest slips: missing prerequisite steps.
 
-    Inserts a ``navigate`` before ``open``/``pick``/``place`` when the robot is elsewhere and
-    an ``open`` before picking from / placing into a closed container; drops arguments a skill
-    does not take. Skills outside the allow-list are never touched here (they stay refused).
-    The result must still pass :func:`validate_plan`.
+    Inserts a ``navigate`` before ``open``/``pick``/``place`` when the robot is elsewhere, an
+    ``open`` before picking from / placing into a closed container, and a ``search`` before
+    picking (by description) an object the robot has not seen where it stands; drops arguments
+    a skill does not take. Skills outside the allow-list are never touched here (they stay
+    refused). The result must still pass :func:`validate_plan`.
     """
-    raw = data.get("steps") if isinstance(data, dict) else data
+    raw = normalize_steps(data)
     if not isinstance(raw, list):
         return []
     cleaned = []
@@ -355,10 +381,21 @@ def autofix(data: Any, world: World, *, max_steps: int = 16) -> list[Step]:
             ensure_open(a["target"])
         elif step.skill == "pick" and at != "search":
             obj = _resolve_visible(a["object"], world)
+            desc = parse_description(a["object"]) if not world.has(a["object"]) else None
             if obj is not None and obj.support is not None:
                 goto(obj.support)
                 if obj.relation == "in":
                     ensure_open(obj.support)
+            elif obj is None and desc is not None:
+                # an object the robot does not know of: look inside the container it stands
+                # at, or search for it (what the plan itself says to pick is kept)
+                if _kind(world, at or "") == "f" and any(
+                    matches(o, desc) and o.support == at for o in world.objects
+                ):
+                    ensure_open(at)
+                else:
+                    out.append(Step("search", {"object": a["object"]}))
+                    at = "search"
         out.append(step)
     return out[:max_steps]
 
@@ -380,20 +417,37 @@ def _resolve_visible(ref: Any, world: World):
 _DELIVERY_WORDS = ("put", "place", "bring", "move", "onto", "into", "deliver")
 
 
+def instruction_kind(instruction: str) -> str | None:
+    """``"deliver"`` (put/bring/move an object somewhere), ``"fetch"`` (pick/get an object) or
+    None (anything else), from the instruction's verbs."""
+    words = instruction.lower().replace(",", " ").replace(".", " ").split()
+    if any(w in _DELIVERY_WORDS for w in words):
+        return "deliver"
+    if any(w in ("pick", "get", "grab", "fetch") for w in words):
+        return "fetch"
+    return None
+
+
 def check_complete(instruction: str, steps: list[Step]) -> list[str]:
     """Errors when the plan obviously stops short of what the instruction asks.
 
     An instruction that asks to put/bring/move an object somewhere needs a ``pick`` followed
     later by a ``place``; one that asks to pick up or get an object needs a ``pick``.
     """
-    words = instruction.lower().replace(",", " ").replace(".", " ").split()
+    kind = instruction_kind(instruction)
     skills = [s.skill for s in steps]
     last_pick = max((i for i, k in enumerate(skills) if k == "pick"), default=-1)
-    if any(w in _DELIVERY_WORDS for w in words):
+    if kind == "deliver":
         if last_pick < 0:
             return ["the instruction asks to move an object, but the plan never picks it up"]
         if "place" not in skills[last_pick:]:
             return ["the plan ends holding the object: navigate to the destination and place it"]
-    elif any(w in ("pick", "get", "grab", "fetch") for w in words) and last_pick < 0:
-        return ["the instruction asks for an object, but the plan never picks it up"]
+    elif kind == "fetch":
+        if last_pick < 0:
+            return ["the instruction asks for an object, but the plan never picks it up"]
+        if "place" in skills[last_pick:]:
+            return [
+                "the instruction only asks to pick the object up: end the plan with the pick, "
+                "do not place it"
+            ]
     return []
