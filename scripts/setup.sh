@@ -10,8 +10,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 start=$(date +%s)
 
 # 1. Debian packages: espeak-ng (extra voices for the speech benchmark), iproute2 (network
-#    namespaces for link-cut tests), cmake/g++ (llama.cpp server build, colcon interfaces build).
-APT_PKGS=(espeak-ng iproute2 cmake g++ make)
+#    namespaces for link-cut tests), openssl (TLS test certificates), cmake/g++ (llama.cpp server build, colcon interfaces build).
+APT_PKGS=(espeak-ng iproute2 openssl cmake g++ make)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
