@@ -52,8 +52,12 @@ class Lidar:
         self._rebuild_segments()
 
     def _rebuild_segments(self) -> None:
-        segs = [self.obstacles.walls]
-        b = self.obstacles.boxes
+        # Walls are seen as the physics sees them: axis-aligned walls as boxes of the wall
+        # thickness (so a door jamb's corner is visible), other walls as centre-line segments.
+        w = self.obstacles.walls
+        axis = (np.abs(w[:, 0] - w[:, 2]) < 1e-9) | (np.abs(w[:, 1] - w[:, 3]) < 1e-9)
+        segs = [w[~axis]]
+        b = self.obstacles.solid_boxes
         if len(b):
             x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
             segs += [np.stack(s, axis=1) for s in ((x0, y0, x1, y0), (x1, y0, x1, y1),

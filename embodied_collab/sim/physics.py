@@ -60,6 +60,11 @@ class Obstacles:
         self.refresh_objects()
         self._build_grid()
 
+    @property
+    def solid_boxes(self) -> np.ndarray:
+        """Axis-aligned walls (as boxes of the wall thickness) and furniture, (N, 4)."""
+        return self._solid
+
     def refresh_objects(self) -> None:
         """Re-read the floor objects (after a pick/place or a change of clutter)."""
         objs = [o for o in self.world.objects if o.relation == "floor"] + self.extra_objects

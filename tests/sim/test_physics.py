@@ -91,13 +91,16 @@ def test_lidar_ranges_match_analytic_distances():
     i = {a: int(round((a - lidar.angle_min) / lidar.angle_increment)) for a in
          (0.0, math.pi / 2, -math.pi / 2, -math.pi)}
     assert ranges[i[0.0]] == pytest.approx(1.5, abs=1e-5)  # table front face at x = 2.5
-    assert ranges[i[math.pi / 2]] == pytest.approx(2.0, abs=1e-5)  # north wall y = 4
-    assert ranges[i[-math.pi]] == pytest.approx(1.0, abs=1e-5)  # west wall x = 0
+    # walls are seen at their surface, half a wall thickness before the centre line
+    assert ranges[i[math.pi / 2]] == pytest.approx(2.0 - WALL_HALF, abs=1e-5)  # north wall y = 4
+    assert ranges[i[-math.pi]] == pytest.approx(1.0 - WALL_HALF, abs=1e-5)  # west wall x = 0
     r = world.objects[0].radius
     assert ranges[i[-math.pi / 2]] == pytest.approx(1.2 - r, abs=1e-5)  # ball south of robot
     # a diagonal beam to the north-west corner region: 45 degrees -> west wall at 1/cos
     rotated = lidar.scan((1.0, 2.0, math.pi / 4))
-    assert rotated[i[math.pi / 2]] == pytest.approx(1.0 / math.cos(math.pi / 4), abs=1e-5)
+    assert rotated[i[math.pi / 2]] == pytest.approx(
+        (1.0 - WALL_HALF) / math.cos(math.pi / 4), abs=1e-5
+    )
 
 
 def test_lidar_range_limits_fov_and_noise():
@@ -107,7 +110,7 @@ def test_lidar_range_limits_fov_and_noise():
     assert lidar.angle_max == pytest.approx(math.pi / 2)
     r = lidar.scan(world.robot.pose)
     assert r[2] == pytest.approx(2.5)  # east wall at 3 m is beyond range_max
-    assert r[0] == pytest.approx(2.0)  # south wall
+    assert r[0] == pytest.approx(2.0 - WALL_HALF)  # south wall surface
     noisy = Lidar(Obstacles(world), beams=5, fov=math.pi, noise=0.05)
     a = noisy.scan(world.robot.pose, np.random.default_rng(1))
     b = noisy.scan(world.robot.pose, np.random.default_rng(1))
