@@ -31,6 +31,10 @@ class PlanningConfig:
         progress_weight: shaped reward the first time the target object is observed, and the
             first time it is picked up.
         observe_start_room: at reset the robot sees the open surfaces of the room it starts in.
+        observation_source: ``ground_truth``: entering a room or opening a container reveals what
+            is visible there (read from the world); ``external``: nothing is revealed by the env
+            itself, an outside observer (the camera and detector) reports sightings through
+            :meth:`HouseholdPlanEnv.observe`.
         text_history: how many past actions ``info["text"]`` lists (0: none).
         cache_size: prepared worlds (navigation distances) kept per process.
     """
@@ -46,6 +50,7 @@ class PlanningConfig:
     distance_weight: float = 0.01
     progress_weight: float = 0.2
     observe_start_room: bool = True
+    observation_source: str = "ground_truth"
     text_history: int = 8
     cache_size: int = 512
 
@@ -63,6 +68,11 @@ class PlanningConfig:
             raise ValueError(
                 f"world seeds must satisfy 0 <= world_seed_low < world_seed_high <= "
                 f"{MAX_WORLD_SEED}; got [{self.world_seed_low}, {self.world_seed_high})"
+            )
+        if self.observation_source not in ("ground_truth", "external"):
+            raise ValueError(
+                "observation_source must be 'ground_truth' or 'external', "
+                f"got {self.observation_source!r}"
             )
         if self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")

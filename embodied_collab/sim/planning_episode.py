@@ -309,7 +309,7 @@ class Episode:
         if self.holding >= 0:
             self.scene.observed.add(world.robot.holding)
             self.observed[self.holding] = True
-        if config.observe_start_room:
+        if config.observe_start_room and config.observation_source == "ground_truth":
             self._observed(self.scene.move_to(None))
             self._explore(self.places.place_room[0])
         self._scene_text: str | None = None
@@ -486,7 +486,8 @@ class Episode:
         # robot's own placing changes what is visible
         fresh = room >= 0 and not self.explored[room]
         self._explore(room)
-        new = self._observed(self.scene.move_to(name, observe=fresh))
+        gt = self.config.observation_source == "ground_truth"
+        new = self._observed(self.scene.move_to(name, observe=fresh and gt))
         reward = self._shaped(new) - self.config.distance_weight * d
         return self._outcome(text, True, f"arrived at {name} ({d:.1f} m)", reward, d)
 
@@ -501,7 +502,10 @@ class Episode:
         furn.open = True
         self.open[f] = True
         self._furn[f, _FW - 2] = 1.0
-        new = self._observed(self.scene.observe_container(furn.id))
+        if self.config.observation_source == "ground_truth":
+            new = self._observed(self.scene.observe_container(furn.id))
+        else:  # an external observer (the camera) reports what the opened container shows
+            new = 0
         return self._outcome(text, True, f"opened {furn.id}, saw {new} new object(s)",
                              self._shaped(new))
 

@@ -178,6 +178,7 @@ def test_codec_roundtrip_and_errors():
     ("progress_weight", -1.0, "progress_weight"),
     ("text_history", -1, "text_history"),
     ("cache_size", 0, "cache_size"),
+    ("observation_source", "telepathy", "observation_source"),
 ])
 def test_config_validation(field, value, match):
     kwargs = {field: value}
@@ -260,3 +261,25 @@ def test_external_observation_updates_mask_and_text():
 
     a, w, _ = _OFF["objects"]
     assert obs[a + slot * w] == 1.0
+
+
+def test_external_observation_reveals_only_what_the_observer_reports():
+    """With observation_source='external' nothing is seen until an observer reports it."""
+    from embodied_collab.sim.oracle import oracle_plan
+
+    task = generate_task(11, "multi_step")
+    env = HouseholdPlanEnv(PlanningConfig(observation_source="external"), suite=[task])
+    env.reset(seed=0, options={"task": task})
+    assert env.unwrapped.scene.observed == set()
+    plan = oracle_plan(env.unwrapped.world, task)
+    _, _, _, _, info = env.step(plan[0])  # navigate to the object's support
+    assert info["action_ok"], info["message"]
+    target = task.goal.object
+    assert target not in env.unwrapped.scene.observed
+    # picking an object the robot has not seen is invalid
+    _, _, _, _, info = env.step(f"pick {target}")
+    assert not info["action_ok"]
+    assert env.observe([target]) == [target]
+    assert target in env.unwrapped.episode.text()
+    _, _, _, _, info = env.step(f"pick {target}")
+    assert info["action_ok"], info["message"]
