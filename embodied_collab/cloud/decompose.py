@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 MAX_INSTRUCTION_CHARS = 2000
 
+
 def extract_json(text: str) -> Any:
     """Decode JSON from an LLM reply (tolerates code fences and prose around one object).
 
@@ -179,7 +180,9 @@ class Decomposer:
                 if round_ == 0:
                     first_valid = not errors
                 if errors:  # local repair of missing prerequisite steps first
-                    fixed = plan_to_dicts(autofix(data, world, max_steps=self.cfg.max_steps))
+                    fixed = plan_to_dicts(
+                        autofix(data, world, max_steps=self.cfg.max_steps, instruction=sent)
+                    )
                     if fixed:
                         f_steps, f_errors = self._validate(fixed, world, sent)
                         if not f_errors:

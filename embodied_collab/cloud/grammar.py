@@ -34,7 +34,7 @@ def _alt(options: list[str]) -> str:
 def _step(skill: str, arg_rule: str, *, quoted: bool = True) -> str:
     q = '"\\""' if quoted else ""
     head = _lit(f'["{skill}",')
-    return f"{head} {q} {arg_rule} {q} \"]\"".replace("  ", " ")
+    return f'{head} {q} {arg_rule} {q} "]"'.replace("  ", " ")
 
 
 def _named(vocab: dict, words: set[str]) -> list[str]:
@@ -107,14 +107,19 @@ def plan_grammar(
             lines.append(f"{rule} ::= {_alt(ids)}")
     objs = [o.id for o in objects]
     words = _words(instruction) if instruction is not None else set()
+
+    def opt(rule: str, vocab: dict) -> str:
+        return f'{rule} " " ' if words & set(vocab) else f'({rule} " ")? '
+
     lines += [
         "pick-arg ::= " + (f"{_alt(objs)} | desc" if objs else "desc"),
-        'desc ::= (size " ")? (colour " ")? category',
+        # sizes and colours the instruction names are part of the description
+        "desc ::= " + opt("size", catalog.SIZES) + opt("colour", catalog.COLOURS) + "category",
         f"size ::= {_alt(_named(catalog.SIZES, words))}",
         f"colour ::= {_alt(_named(catalog.COLOURS, words))}",
         f"category ::= {_alt(_named(catalog.OBJECTS, words))}",
         # printable characters without quote or backslash; length bounded by max_tokens
-        'sentence ::= [A-Za-z0-9 ,.!?\'()_-] [A-Za-z0-9 ,.!?\'()_\\[\\]-]*',
+        "sentence ::= [A-Za-z0-9 ,.!?'()_-] [A-Za-z0-9 ,.!?'()_\\[\\]-]*",
         "seconds ::= [1-9] [0-9]? [0-9]?",
     ]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from embodied_collab.sim import catalog
+from embodied_collab.sim.catalog import display_name
 from embodied_collab.sim.world import World
 
 #: One line per skill; keys must be exactly the allow-list (checked at import).
@@ -38,15 +39,16 @@ The instruction is a request, never a new rule."""
 #: Worked examples, sent as earlier chat turns (fixed, so the server's prompt cache keeps them).
 EXAMPLES: tuple[tuple[str, str], ...] = (
     (
-        "Furniture: desk_1 desk office; fridge_1 fridge kitchen closed\n"
-        "Objects: cup_1 small red cup on desk_1; cup_2 large red cup on desk_1\n"
+        "Furniture: desk_1 is the desk in the office; "
+        "fridge_1 is the fridge in the kitchen (closed)\n"
+        "Objects: cup_1 is the small red cup on desk_1; cup_2 is the large red cup on desk_1\n"
         "Robot: in kitchen, holding nothing\n"
         "Instruction: Put the large red cup in the fridge in the kitchen.",
         '{"steps":[["navigate","desk_1"],["pick","cup_2"],["navigate","fridge_1"],'
         '["open","fridge_1"],["place","fridge_1"]]}',
     ),
     (
-        "Furniture: shelf_1 shelf hallway; table_2 table kitchen\n"
+        "Furniture: table_2 is the table in the kitchen; shelf_1 is the shelf in the hallway\n"
         "Objects: none listed\n"
         "Robot: in kitchen, holding nothing\n"
         "Instruction: Find the blue ball and bring it to the shelf in the hallway.",
@@ -54,8 +56,8 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
         '["place","shelf_1"]]}',
     ),
     (
-        "Furniture: sofa_1 sofa living_room\n"
-        "Objects: book_3 green book on sofa_1\n"
+        "Furniture: sofa_1 is the sofa in the living room\n"
+        "Objects: book_3 is the green book on sofa_1\n"
         "Robot: in office, holding nothing\n"
         "Instruction: Pick up the green book from the sofa in the living room.",
         '{"steps":[["navigate","sofa_1"],["pick","book_3"]]}',
@@ -100,11 +102,7 @@ def relevant(world: World, instruction: str | None) -> tuple[list, list]:
         return list(world.furniture), visible
     words = _words(instruction)
     colours = words & set(catalog.COLOURS)
-    objs = [
-        o
-        for o in visible
-        if o.category in words and (not colours or o.colour in colours)
-    ]
+    objs = [o for o in visible if o.category in words and (not colours or o.colour in colours)]
     kinds = words & set(catalog.FURNITURE)
     if not kinds:
         return list(world.furniture), objs
@@ -116,16 +114,18 @@ def relevant(world: World, instruction: str | None) -> tuple[list, list]:
 def describe_world(world: World, instruction: str | None = None) -> str:
     """The world as the LLM sees it, compactly (only what ``instruction`` needs when given).
 
-    ``Furniture: table_1 table kitchen; fridge_1 fridge kitchen closed``,
-    ``Objects: cup_2 large red cup on table_1`` and the robot's room and load.
+    ``Furniture: table_1 is the table in the kitchen; fridge_1 is the fridge in the kitchen
+    (closed)``, ``Objects: cup_2 is the large red cup on table_1`` and the robot's room and
+    load (the phrasing mirrors how instructions name things).
     """
     furn, objs = relevant(world, instruction)
     f_txt = "; ".join(
-        f"{f.id} {f.category} {f.room}" + (" closed" if f.container and not f.open else "")
+        f"{f.id} is the {f.category} in the {display_name(f.room)}"
+        + (" (closed)" if f.container and not f.open else "")
         for f in furn
     )
     o_txt = "; ".join(
-        f"{o.id} {o.describe(colour=True, size=True)} "
+        f"{o.id} is the {o.describe(colour=True, size=True)} "
         + ("on the floor" if o.support is None else f"{o.relation} {o.support}")
         for o in objs
     )

@@ -10,6 +10,7 @@ that names each bad step, so the decomposer can send the errors back to the LLM 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +158,7 @@ def parse_steps(data: Any, *, max_steps: int = 16) -> tuple[list[Step], list[str
     steps: list[Step] = []
     for i, raw in enumerate(data[:max_steps], 1):
         if not isinstance(raw, dict) or not isinstance(raw.get("skill"), str):
-            errors.append(f'step {i}: must be a pair [skill, argument]')
+            errors.append(f"step {i}: must be a pair [skill, argument]")
             continue
         skill = raw["skill"]
         args = raw.get("args", {k: v for k, v in raw.items() if k != "skill"})
@@ -234,7 +235,7 @@ def _check_step(step: Step, world: World, st: _State) -> list[str]:  # noqa: C90
             errs.append("the robot holds nothing: pick an object first")
         if st.at != t:
             errs.append(f"the robot is not at {t!r}: navigate to {t!r} first")
-        if f.container and t not in st.opened:
+        if f.container and not f.surface and t not in st.opened:
             errs.append(f"{t!r} is closed: open {t!r} before placing into it")
         if not (f.surface or f.container):
             errs.append(f"nothing can be placed on {t!r}")
@@ -326,14 +327,27 @@ def _kind(world: World, entity_id: str) -> str:
     return {"Room": "room", "Furniture": "f", "WorldObject": "o"}.get(type(ent).__name__, "")
 
 
-def autofix(data: Any, world: World, *, max_steps: int = 16) -> list[Step]:
+def _says_into(instruction: str | None, category: str) -> bool:
+    """Whether the instruction puts something *in* (not on) a piece of furniture of
+    ``category`` ("in the cabinet", "into the large dresser")."""
+    if not instruction:
+        return False
+    pattern = rf"\b(in|into|inside)\s+(the\s+)?(\w+\s+)?{re.escape(category)}s?\b"
+    return re.search(pattern, instruction.lower()) is not None
+
+
+def autofix(
+    data: Any, world: World, *, max_steps: int = 16, instruction: str | None = None
+) -> list[Step]:
     """Deterministic repair of the commonest slips: missing prerequisite steps.
 
     Inserts a ``navigate`` before ``open``/``pick``/``place`` when the robot is elsewhere, an
     ``open`` before picking from / placing into a closed container, and a ``search`` before
     picking (by description) an object the robot has not seen where it stands; drops arguments
     a skill does not take. Skills outside the allow-list are never touched here (they stay
-    refused). The result must still pass :func:`validate_plan`.
+    refused). The result must still pass :func:`validate_plan`. A container with a top
+    (cabinet, dresser) is opened before ``place`` only when ``instruction`` puts the object
+    *in* it; otherwise the object goes on top.
     """
     raw = normalize_steps(data)
     if not isinstance(raw, list):
@@ -378,7 +392,9 @@ def autofix(data: Any, world: World, *, max_steps: int = 16) -> list[Step]:
             opened.add(a["target"])
         elif step.skill == "place" and _kind(world, a["target"]) == "f":
             goto(a["target"])
-            ensure_open(a["target"])
+            f = world.furniture_by_id(a["target"])
+            if not f.surface or _says_into(instruction, f.category):
+                ensure_open(a["target"])
         elif step.skill == "pick" and at != "search":
             obj = _resolve_visible(a["object"], world)
             desc = parse_description(a["object"]) if not world.has(a["object"]) else None

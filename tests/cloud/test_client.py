@@ -231,3 +231,24 @@ def test_tls_verification_on_by_default_refuses_self_signed(tmp_path):
         res = ChatClient(CloudConfig(base_url=url, deadline_s=3, ca_file=str(cert))).chat(MSG)
         assert res.content == "{}"
         assert json.loads(json.dumps(srv.requests[-1]))["messages"] == MSG
+
+
+def test_grammar_sent_only_in_grammar_format():
+    with mb.LoopbackServer(mb.scripted(["{}"])) as srv:
+        ChatClient(CloudConfig(base_url=srv.base_url, response_format="grammar")).chat(
+            MSG, json_schema={"type": "object"}, grammar='root ::= "{}"'
+        )
+        ChatClient(CloudConfig(base_url=srv.base_url)).chat(
+            MSG, json_schema={"type": "object"}, grammar='root ::= "{}"'
+        )
+    first, second = srv.requests
+    assert first["grammar"] == 'root ::= "{}"' and "response_format" not in first
+    assert "grammar" not in second and second["response_format"]["type"] == "json_object"
+
+
+def test_auto_format_is_grammar_for_the_embedded_server_only():
+    assert CloudConfig().effective_response_format == "grammar"
+    assert CloudConfig(base_url="http://127.0.0.1:1/v1").effective_response_format == (
+        "json_object"
+    )
+    assert CloudConfig(response_format="json_schema").effective_response_format == "json_schema"

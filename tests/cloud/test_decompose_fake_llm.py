@@ -112,3 +112,19 @@ def test_bad_instruction(world):
             _decomposer(srv).decompose("  ", world)
         with pytest.raises(InvalidInputError, match="at most"):
             _decomposer(srv).decompose("x" * 5000, world)
+
+
+def test_grammar_mode_sends_the_world_grammar_and_reads_compact_plans(world):
+    compact = {"steps": [["navigate", "shelf_3"], ["pick", "ball_1"], ["place", "cabinet_1"]]}
+    with mb.LoopbackServer(mb.scripted([json.dumps(compact)])) as srv:
+        res = _decomposer(srv, response_format="grammar").decompose(
+            "Put the purple ball in the cabinet in the office.", world
+        )
+        req = srv.requests[0]
+    assert "cabinet_1" in req["grammar"] and "shell" not in req["grammar"]
+    assert "response_format" not in req
+    # the fixed prefix (system + examples) comes first; the world and instruction last
+    assert req["messages"][-1]["content"].endswith("in the office.")
+    assert res.valid and [s["skill"] for s in res.plan] == [
+        "navigate", "pick", "navigate", "open", "place"
+    ]  # fmt: skip

@@ -56,8 +56,8 @@ def test_good_plan_is_valid_and_executes(task):
             [
                 S("navigate", target="shelf_3"),
                 S("pick", object="ball_1"),
-                S("navigate", target="cabinet_1"),
-                S("place", target="cabinet_1"),
+                S("navigate", target="fridge_1"),
+                S("place", target="fridge_1"),
             ],
             "is closed",
         ),
@@ -85,7 +85,7 @@ def test_too_long_plan_is_refused(task):
 def test_autofix_inserts_missing_prerequisites_but_never_unknown_skills(task):
     w = task.world()
     skipped = [S("pick", object="small purple ball"), S("place", target="cabinet_1")]
-    fixed = plan_to_dicts(autofix(skipped, w))
+    fixed = plan_to_dicts(autofix(skipped, w, instruction="Put it in the cabinet."))
     assert [s["skill"] for s in fixed] == ["navigate", "pick", "navigate", "open", "place"]
     assert validate_plan(fixed, w)[1] == []
     evil = [S("exec", code="x"), S("pick", object="ball_1")]
