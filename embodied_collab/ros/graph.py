@@ -40,6 +40,13 @@ TOPICS: dict[str, str] = {
     # -- on-board vision (issue 8) --
     "detections": "/vision/detections",
     "detections_image": "/vision/detections/image",
+    # -- on-board speech (issue 4) --
+    "audio": "/audio",
+    "transcript": "/speech/transcript",
+    "intent": "/speech/intent",
+    "say": "/speech/say",
+    "speech_audio": "/speech/audio_out",
+    "speech_ready": "/speech/ready",
 }
 
 #: Services the simulator offers in place of a real manipulator driver (remappable as topics).
@@ -129,6 +136,17 @@ GRAPH: tuple[NodeSpec, ...] = (
         modes=frozenset({"sim", "robot"}),
         topics=("image", "depth", "camera_info", "odom", "detections", "detections_image"),
         description="object detector: camera in, located detections and annotated image out",
+    ),
+    # -- on-board speech (issue 4) --
+    NodeSpec(
+        name="speech",
+        executable="speech_node",
+        entry="embodied_collab.ros.speech_node:SpeechNode",
+        params_file="speech.yaml",
+        config="embodied_collab.speech.config_speech:SpeechNodeConfig",
+        modes=frozenset({"sim", "robot"}),
+        topics=("audio", "transcript", "intent", "say", "speech_audio", "speech_ready"),
+        description="speech: audio in, transcripts and grounded intents out; text to speak in",
     ),
 )
 

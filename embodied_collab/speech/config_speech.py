@@ -130,3 +130,43 @@ class SpeechConfig:
             raise ValueError(f"tts_speed must be in [0.5, 2.0], got {self.tts_speed!r}")
         if not isinstance(self.language, str) or len(self.language) != 2:
             raise ValueError(f"language must be a two-letter code, got {self.language!r}")
+
+
+@dataclass(kw_only=True)
+class SpeechNodeConfig(SpeechConfig):
+    """Parameters of the ROS speech node: every :class:`SpeechConfig` field, and
+
+    Attributes:
+        audio_sample_rate: sample rate (Hz) of the audio topic in and of the synthesized audio
+            published out (``std_msgs/Float32MultiArray``, mono samples in [-1, 1]).
+        microphone: also listen to the default microphone (needs ``sounddevice``).
+        play_replies: play spoken replies on the default sound device when one exists (they
+            are always published on the audio-out topic).
+        world_seed: seed of the generated household whose names bias decoding and ground
+            intents (the simulator node's ``world_seed``; -1 = the catalog's vocabulary only).
+        world_path: a world JSON file instead of ``world_seed`` ("" = use ``world_seed``).
+        preload: load the models in a background thread at start (readiness is published on
+            the ready topic); else they load on the first audio.
+        speak_ask_back: say the question aloud when an intent is below the confidence
+            threshold.
+    """
+
+    audio_sample_rate: int = 16000
+    microphone: bool = False
+    play_replies: bool = False
+    world_seed: int = 0
+    world_path: str = ""
+    preload: bool = True
+    speak_ask_back: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.audio_sample_rate, int) or not (
+                8000 <= self.audio_sample_rate <= 192000):
+            raise ValueError(f"audio_sample_rate must be in [8000, 192000] Hz, got "
+                             f"{self.audio_sample_rate!r}")
+        if not isinstance(self.world_seed, int) or isinstance(self.world_seed, bool) or (
+                self.world_seed < -1):
+            raise ValueError(f"world_seed must be an integer >= -1, got {self.world_seed!r}")
+        if not isinstance(self.world_path, str):
+            raise ValueError(f"world_path must be a string, got {self.world_path!r}")

@@ -41,3 +41,27 @@ def test_defaults_valid_and_from_dict():
     assert cfg.beam_size == 3 and cfg.model == "whisper-base-ct2"
     with pytest.raises(InvalidFileError, match="unknown config key"):
         config_from_dict(SpeechConfig, {"beem_size": 3})
+
+
+@pytest.mark.parametrize(("name", "value"), [("audio_sample_rate", 100),
+                                             ("world_seed", -2), ("world_path", 3)])
+def test_speech_node_config_rejects_bad_values(name, value):
+    from embodied_collab.speech.config_speech import SpeechNodeConfig
+
+    with pytest.raises(ValueError, match=name):
+        SpeechNodeConfig(**{name: value})
+    with pytest.raises(ValueError, match="beam_size"):  # the core fields are validated too
+        SpeechNodeConfig(beam_size=0)
+
+
+def test_intent_message_fields_of_core_intents():
+    pytest.importorskip("rclpy")
+    from embodied_collab.ros.speech_node import intent_fields
+    from embodied_collab.speech.grounding import Intent
+
+    task = Intent("task", 0.9, "find the cup in the kitchen", verb="find",
+                  slots={"object": "cup", "source": "kitchen", "source_room": "kitchen"})
+    assert intent_fields(task) == {"text": task.text, "verb": "find", "object": "cup",
+                                   "target": "kitchen", "confidence": 0.9}
+    assert intent_fields(Intent("stop", 1.0, "stop"))["verb"] == "stop"
+    assert intent_fields(Intent("unknown", 0.3, "hm", verb="go"))["verb"] == ""
