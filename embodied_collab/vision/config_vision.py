@@ -7,6 +7,9 @@ from dataclasses import dataclass
 #: Detector backends (see :mod:`embodied_collab.vision.detector`).
 BACKENDS = ("sim", "yolov3-tiny")
 
+#: What ``embodied-collab train detector`` trains (:attr:`TrainConfig.stage`).
+STAGES = ("refiner", "detector", "all")
+
 
 def _positive(name: str, value: float) -> None:
     if not value > 0:
@@ -32,8 +35,11 @@ class VisionConfig:
         num_threads: torch / OpenCV threads used by the detector (0 = library default).
         yolo_input_size: square input side of YOLOv3-tiny (multiple of 32).
         yolo_nms_threshold: IoU above which YOLO boxes are suppressed.
-        use_depth_size: with a depth image, re-decide apple vs ball (same shape, different
-            size) from the object's metric height.
+        use_depth_size: with a depth image, use it to re-decide the category: the refiner's
+            depth inputs (relative depth crop, distance, metric size), or without a refiner the
+            metric-size likelihood re-ranking of the heatmap scores.
+        refine: re-classify each candidate with the second-stage crop classifier packaged with
+            the weights (when the weights carry one).
         camera_z: optical centre height above the floor (m), for world positions.
         depth_region: side of the box-centre region (fraction of the box) whose median depth
             locates a detection.
@@ -54,6 +60,7 @@ class VisionConfig:
     yolo_input_size: int = 416
     yolo_nms_threshold: float = 0.45
     use_depth_size: bool = True
+    refine: bool = True
     camera_z: float = 1.0
     depth_region: float = 0.4
     max_depth: float = 10.0
@@ -104,6 +111,17 @@ class TrainConfig:
         render_workers: processes rendering frames (1 = in this process).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda when available); results match up
             to floating-point nondeterminism.
+        stage: what to train: ``"refiner"`` (default: the second-stage crop classifier on top
+            of the first stage loaded from ``init_weights``), ``"detector"`` (the first stage
+            only, from scratch) or ``"all"`` (first stage from scratch, then the refiner).
+        init_weights: first-stage weights for ``stage: refiner`` (``""`` = the packaged ones).
+        refiner_frames_per_world: frames per training world rendered for the refiner's crops.
+        refiner_steps: refiner optimisation steps.
+        refiner_batch: crops per refiner step.
+        refiner_lr: peak AdamW learning rate of the refiner (one-cycle schedule).
+        refiner_width: channel width of the refiner.
+        refiner_depth_dropout: share of training crops whose depth inputs are zeroed, so the
+            refiner also works on RGB-only images.
     """
 
     train_worlds: int = 200
@@ -119,10 +137,20 @@ class TrainConfig:
     num_threads: int = 2
     render_workers: int = 1
     device: str = "auto"
+    stage: str = "refiner"
+    init_weights: str = ""
+    refiner_frames_per_world: int = 8
+    refiner_steps: int = 700
+    refiner_batch: int = 128
+    refiner_lr: float = 3e-3
+    refiner_width: int = 24
+    refiner_depth_dropout: float = 0.15
 
     def __post_init__(self) -> None:
         for name in ("train_worlds", "frames_per_world", "val_worlds", "val_frames_per_world",
-                     "epochs", "batch_size", "width", "num_threads", "render_workers"):
+                     "epochs", "batch_size", "width", "num_threads", "render_workers",
+                     "refiner_frames_per_world", "refiner_steps", "refiner_batch",
+                     "refiner_width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         _positive("lr", self.lr)
@@ -130,5 +158,11 @@ class TrainConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed!r}")
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {list(STAGES)}, got {self.stage!r}")
+        _positive("refiner_lr", self.refiner_lr)
+        if not 0.0 <= self.refiner_depth_dropout < 1.0:
+            raise ValueError(
+                f"refiner_depth_dropout must be in [0, 1), got {self.refiner_depth_dropout!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")

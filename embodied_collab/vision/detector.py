@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 #: The packaged weights of the ``sim`` backend.
 PACKAGED_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "vision" / "detector.pt"
 
+#: First-stage score down to which candidates go to the refiner.
+CANDIDATE_THRESHOLD = 0.05
+
 #: COCO class name -> world category, where the world has one.
 COCO_TO_WORLD = {"cup": "cup", "bottle": "bottle", "sports ball": "ball", "book": "book",
                  "apple": "apple"}
@@ -158,8 +161,10 @@ def _nominal_sizes() -> dict[str, list[tuple[float, float]]]:
 class SimDetector(Detector):
     """The small CenterNet-style net trained on simulator frames (:mod:`.model`).
 
-    With a depth image the class is re-decided from the heatmap scores times a metric-size
-    likelihood (apple and ball differ only in size to a 160x120 camera).
+    When the weights carry a refiner (:mod:`.refine`) and ``config.refine`` is true, every
+    candidate box is re-classified and re-scored from a crop of the image and the depth;
+    otherwise, with a depth image, the class is re-decided from the heatmap scores times a
+    metric-size likelihood (apple and ball differ only in size to a 160x120 camera).
 
     Raises:
         ModelNotAvailable: if the weights file is missing or unreadable.
@@ -185,6 +190,15 @@ class SimDetector(Detector):
         except (OSError, KeyError, RuntimeError) as exc:
             raise ModelNotAvailable(f"cannot load detector weights {path}: {exc}") from exc
         self.model.eval()
+        self.refiner, self.alpha = None, 1.0
+        if ck.get("refiner"):  # used while config.refine is true (a runtime switch)
+            from embodied_collab.vision.refine import build_refiner
+
+            r = ck["refiner"]
+            self.refiner = build_refiner(len(self.categories), r["width"])
+            self.refiner.load_state_dict(r["state_dict"])
+            self.refiner.eval()
+            self.alpha = float(r["alpha"])
         self._torch = torch
         self._sizes = _nominal_sizes()
         self._lock = threading.Lock()
@@ -199,6 +213,8 @@ class SimDetector(Detector):
                 torch.set_num_threads(self.config.num_threads)
             with torch.inference_mode():
                 out = self.model(to_input(rgb))
+        if self.refiner is not None and self.config.refine:
+            return self._refined(out, rgb, depth, intrinsics)
         dets = decode(out, len(self.categories), threshold=self.config.score_threshold,
                       max_detections=self.config.max_detections, image_size=rgb.shape[:2])[0]
         result = []
@@ -208,6 +224,31 @@ class SimDetector(Detector):
                 label = self._by_size(box, cls_scores, depth, intrinsics) or label
             result.append(Detection(label, self.colours[k], score, tuple(box)))
         return result
+
+    def _refined(self, out, rgb, depth, intrinsics) -> list[Detection]:
+        """Candidates down to a low score, re-classified and re-scored by the refiner."""
+        from embodied_collab.vision.model import decode
+        from embodied_collab.vision.refine import box_features, combine
+
+        cands = decode(out, len(self.categories),
+                       threshold=min(self.config.score_threshold, CANDIDATE_THRESHOLD),
+                       max_detections=max(self.config.max_detections, 20),
+                       image_size=rgb.shape[:2])[0]
+        if not cands:
+            return []
+        if not self.config.use_depth_size:
+            depth = None
+        crops, scal = box_features(rgb, depth, intrinsics, [c[4] for c in cands],
+                                   self.config.depth_region)
+        with self._lock, self._torch.inference_mode():
+            probs = self.refiner(crops, scal).softmax(1).numpy()
+        result = []
+        for (_, k, peak, _, box, _), p in zip(cands, probs, strict=True):
+            c, score = combine(peak, p, self.alpha)
+            if score >= self.config.score_threshold:
+                result.append(Detection(self.categories[c], self.colours[k], score, tuple(box)))
+        result.sort(key=lambda d: -d.score)
+        return result[:self.config.max_detections]
 
     def _by_size(self, box, cls_scores, depth, intrinsics) -> str | None:
         from embodied_collab.vision.localise import box_depth

@@ -114,16 +114,73 @@ def train(cfg: TrainConfig, out_dir: str | Path = DEFAULT_OUT, *, progress: bool
         Summary: ``{"weights", "val_map50", "epochs", "frames", "seconds", "history"}``.
     """
     import torch
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.num_threads)
+    t0 = time.monotonic()
+    if cfg.stage == "refiner":
+        model, meta, key = _load_stage1(cfg.init_weights)
+        summary = {"weights": WEIGHTS_NAME, "stage1": meta, "val_map50": None}
+        prev_path = out / "train.json"
+        if prev_path.is_file():  # keep the first stage's training record
+            prev = json.loads(prev_path.read_text())
+            summary["stage1_train"] = (prev.get("stage1_train") if prev.get("stage") == "refiner"
+                                       else prev)
+    else:
+        summary = _train_stage1(cfg, out, progress)
+        model, _, key = _load_stage1(str(out / WEIGHTS_NAME))
+        summary["stage1_val_map50"] = summary["val_map50"]
+    if cfg.stage in ("refiner", "all"):
+        from embodied_collab.vision.train_refiner import train_refiner
+
+        refiner, rsum = train_refiner(model.cpu(), cfg, key, progress)
+        ck = torch.load(out / WEIGHTS_NAME, weights_only=False) if cfg.stage == "all" else None
+        meta = (ck or {}).get("meta") or summary.get("stage1") or {}
+        save_weights(model, out / WEIGHTS_NAME, extra=meta,
+                     refiner={"state_dict": {k: v.detach().cpu()
+                                             for k, v in refiner.state_dict().items()},
+                              "width": refiner.width, "alpha": rsum["alpha"]})
+        summary["refiner"] = rsum
+        summary["val_map50"] = rsum["val"]["map50"]
+    summary.update({"stage": cfg.stage, "config": dataclasses.asdict(cfg),
+                    "seconds": round(time.monotonic() - t0, 1)})
+    (out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _load_stage1(path: str):
+    """(model, meta, key) of first-stage weights (``""`` = packaged); key = sha256 prefix."""
+    import hashlib
+
+    import torch
+
+    from embodied_collab.vision.detector import PACKAGED_WEIGHTS
+    from embodied_collab.vision.model import build_model
+
+    p = Path(path) if path else PACKAGED_WEIGHTS
+    ck = torch.load(p, map_location="cpu", weights_only=False)
+    model = build_model(len(ck["categories"]), len(ck["colours"]), ck["width"])
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    h = hashlib.sha256()
+    for k, v in sorted(ck["state_dict"].items()):
+        h.update(k.encode())
+        h.update(v.numpy().tobytes())
+    meta = dict(ck.get("meta") or {})
+    meta["sha256"] = h.hexdigest()
+    return model, meta, meta["sha256"][:16]
+
+
+def _train_stage1(cfg: TrainConfig, out: Path, progress: bool) -> dict:
+    import torch
     from tqdm import tqdm
 
     from embodied_collab.vision.model import build_model, loss_fn
 
     device = "cuda" if cfg.device == "auto" and torch.cuda.is_available() else cfg.device
     device = "cpu" if device == "auto" else device
-    torch.manual_seed(cfg.seed)
-    torch.set_num_threads(cfg.num_threads)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     train_set = _render(dataset.split_seeds("train", cfg.train_worlds), cfg.frames_per_world,
                         cfg.seed, "render train", progress, cfg.render_workers)
@@ -162,25 +219,29 @@ def train(cfg: TrainConfig, out_dir: str | Path = DEFAULT_OUT, *, progress: bool
         logger.info("epoch %d loss %.3f val mAP50 %.3f", epoch + 1, np.mean(losses), val["map50"])
         if val["map50"] >= best:
             best = val["map50"]
-            save_weights(model, out / WEIGHTS_NAME, extra={"epoch": epoch + 1, "val": val})
+            save_weights(model, out / WEIGHTS_NAME,
+                         extra={"epoch": epoch + 1, "val": val, "history": history})
     bar.close()
     _plot(history, out / "training_curve.png")
     summary = {"weights": WEIGHTS_NAME, "val_map50": best, "epochs": cfg.epochs,
-               "device": device, "config": dataclasses.asdict(cfg),
-               "frames": len(train_set), "seconds": round(time.monotonic() - t0, 1),
-               "history": history}
-    (out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+               "device": device, "frames": len(train_set),
+               "stage1_seconds": round(time.monotonic() - t0, 1), "history": history}
     return summary
 
 
-def save_weights(model, path: Path, extra: dict | None = None) -> None:
-    """Save the state dict with the vocabularies and width needed to rebuild the net."""
+def save_weights(model, path: Path, extra: dict | None = None,
+                 refiner: dict | None = None) -> None:
+    """Save the state dict with the vocabularies and width needed to rebuild the net (and the
+    refiner's ``{"state_dict", "width", "alpha"}`` when given)."""
     import torch
 
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"state_dict": state, "categories": list(dataset.CATEGORIES),
-                "colours": list(dataset.COLOURS), "width": model.width,
-                "meta": json.loads(json.dumps(extra or {}))}, path)
+    ck = {"state_dict": state, "categories": list(dataset.CATEGORIES),
+          "colours": list(dataset.COLOURS), "width": model.width,
+          "meta": json.loads(json.dumps(extra or {}))}
+    if refiner is not None:
+        ck["refiner"] = refiner
+    torch.save(ck, path)
 
 
 def _plot(history: list[dict], path: Path) -> None:

@@ -13,7 +13,8 @@ from embodied_collab.vision.train import train
 
 @pytest.mark.slow
 def test_training_smoke_run_writes_loadable_weights_and_curve(tmp_path):
-    cfg = TrainConfig(train_worlds=2, frames_per_world=8, val_worlds=1, val_frames_per_world=4,
+    cfg = TrainConfig(stage="detector", train_worlds=2, frames_per_world=8, val_worlds=1,
+                      val_frames_per_world=4,
                       epochs=2, batch_size=8, width=8, num_threads=1, device="cpu")
     summary = train(cfg, tmp_path, progress=False)
     assert (tmp_path / "detector.pt").is_file()
