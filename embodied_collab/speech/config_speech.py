@@ -46,6 +46,8 @@ class SpeechConfig:
         speech_pad_ms: audio kept before and after the voiced frames.
         min_speech_ms: shorter voiced runs are ignored (clicks, bumps).
         max_utterance_s: an utterance is cut after this long even without a pause.
+        merge_window_ms: an utterance with an incomplete intent is joined with the next one if
+            that starts within this time (a command spoken as two sentences); 0 = off.
         clip_fraction: inputs with more than this fraction of samples at full scale are
             rejected as clipped.
         ask_back_threshold: intents with a lower confidence ask back instead of acting.
@@ -74,6 +76,7 @@ class SpeechConfig:
     speech_pad_ms: int = 160
     min_speech_ms: int = 120
     max_utterance_s: float = 20.0
+    merge_window_ms: int = 1500
     clip_fraction: float = 0.05
     ask_back_threshold: float = 0.6
     embedding_min_similarity: float = 0.55
@@ -113,6 +116,9 @@ class SpeechConfig:
             raise ValueError(f"min_speech_ms must be in [0, 5000], got {self.min_speech_ms!r}")
         if not 1.0 <= self.max_utterance_s <= 30.0:
             raise ValueError(f"max_utterance_s must be in [1, 30], got {self.max_utterance_s!r}")
+        if not isinstance(self.merge_window_ms, int) or not 0 <= self.merge_window_ms <= 10000:
+            raise ValueError(f"merge_window_ms must be in [0, 10000], got "
+                             f"{self.merge_window_ms!r}")
         if not 0.0 < self.clip_fraction <= 1.0:
             raise ValueError(f"clip_fraction must be in (0, 1], got {self.clip_fraction!r}")
         if not 0.0 <= self.ask_back_threshold <= 1.0:

@@ -20,12 +20,14 @@ from embodied_collab.speech.audio import SAMPLE_RATE, is_silent, prepare, resamp
 from embodied_collab.speech.config_speech import SpeechConfig
 from embodied_collab.speech.grounding import Embedder, Grounder, Intent, quick_command
 from embodied_collab.speech.vad import SileroVad, Utterance, UtteranceSegmenter
-from embodied_collab.speech.vocabulary import Corrector, Vocabulary
+from embodied_collab.speech.vocabulary import VERBS, Corrector, Vocabulary, words_of
 
 logger = logging.getLogger(__name__)
 
 #: Weight of the out-of-vocabulary rate against the decoder score when ranking the n-best.
 OOV_WEIGHT = 0.5
+#: Words that refer to something said in an earlier sentence.
+_BACK_REFERENCES = frozenset({"it", "them", "that", "there", "this", "one"})
 #: Longest stretch decoded in one pass.
 _MAX_SPAN_S = 28.0
 
@@ -182,21 +184,95 @@ class SpeechPipeline:
     # -- streams ------------------------------------------------------------------------------
     def listen(self, chunks: Iterable[np.ndarray], sample_rate: int = SAMPLE_RATE
                ) -> Iterator[SpeechResult]:
-        """Results for a live stream, one per utterance cut by VAD.
+        """Results for a live stream, one per command cut by VAD.
 
         An utterance is decoded as soon as ``speculative_ms`` of silence follow it; when the
         end-of-speech wait (``min_silence_ms``) then confirms the end, that result is used, so
         the wait and the decoding overlap (audio keeps arriving, buffered, while decoding runs).
         ``ready_s`` is the stream time the intent is ready, assuming chunks arrive in real time;
         ``latency_s`` is ``ready_s`` minus the end of the last voiced frame.
+
+        A command spoken as two sentences with a pause between them ("There is a yellow cup
+        in the house. Put it on the shelf.") is joined: an utterance whose intent is
+        incomplete (it asks back, or names no verb) is held for ``merge_window_ms``; if the
+        next utterance starts within that time and the joined text grounds to a better intent,
+        one result for both is given. An utterance that is incomplete on its own and refers
+        back ("put it on the shelf") is joined with the previous one the same way.
         """
+        window = self.config.merge_window_ms / 1000.0
+        held: SpeechResult | None = None
+        last: SpeechResult | None = None
+        for item in self._stream(chunks, sample_rate):
+            if isinstance(item, tuple):  # (stream time, utterance open): release a held result
+                now, in_speech = item
+                if held is not None and not in_speech and now - _end(held) >= window:
+                    held.ready_s = max(held.ready_s, now)
+                    held.latency_s = held.ready_s - _end(held)
+                    last, held = held, None
+                    yield last
+                continue
+            res = item
+            if held is not None:
+                joined = self._join(held, res) if res.start_s - _end(held) <= window else None
+                prev, held = held, None
+                if joined is not None:
+                    last = joined
+                    yield joined
+                    continue
+                last = prev
+                yield prev
+            elif last is not None and window > 0 and _incomplete(res) and _refers_back(res) \
+                    and res.start_s - _end(last) <= window:
+                joined = self._join(last, res)
+                if joined is not None:
+                    last = joined
+                    yield joined
+                    continue
+            if window > 0 and _holdable(res):
+                held = res
+            else:
+                last = res
+                yield res
+        if held is not None:
+            yield held
+
+    def _join(self, first: SpeechResult, second: SpeechResult) -> SpeechResult | None:
+        """One result for two utterances of one command, or None if joining does not help."""
+        if second.intent.kind in ("stop", "cancel"):
+            return None
+        t0 = time.perf_counter()
+        text = f"{first.text} {second.text}".strip()
+        intent = self.grounder.ground(text)
+        dt = time.perf_counter() - t0
+        if intent.kind != "task" or intent.confidence < max(
+                first.intent.confidence if first.intent.kind == "task" else 0.0,
+                second.intent.confidence if second.intent.kind == "task" else 0.0):
+            return None
+        if intent.ask_back is not None and (first.intent.ask_back is None or
+                                            second.intent.ask_back is None):
+            return None
+        timings = dict(second.timings)
+        timings["ground"] = timings.get("ground", 0.0) + dt
+        timings["merged"] = 1.0
+        return SpeechResult(
+            text=text, raw_text=f"{first.raw_text} {second.raw_text}".strip(), intent=intent,
+            audio_s=first.audio_s + second.audio_s, speech_s=first.speech_s + second.speech_s,
+            latency_s=second.latency_s + dt, start_s=first.start_s,
+            detected_s=second.detected_s, ready_s=second.ready_s + dt, timings=timings)
+
+    def _stream(self, chunks: Iterable[np.ndarray], sample_rate: int
+                ) -> Iterator[SpeechResult | tuple[float, bool]]:
+        """One result per VAD utterance, and ``(stream time, in speech)`` after each chunk."""
         if self.vad is None:
             self.vad = SileroVad()
         seg = UtteranceSegmenter(self.config, self.vad)
         spec: tuple[Utterance, SpeechResult, float] | None = None
+        pos = 0.0
         for chunk in chunks:
             t_in = time.perf_counter()
-            utts = seg.feed(resample(to_float_mono(chunk), int(sample_rate)))
+            audio = resample(to_float_mono(chunk), int(sample_rate))
+            pos += audio.size / SAMPLE_RATE
+            utts = seg.feed(audio)
             for utt in utts:
                 if utt.tentative:
                     res = self.recognize(utt.audio)
@@ -204,6 +280,7 @@ class SpeechPipeline:
                     continue
                 yield self._finish(utt, spec, t_in)
                 spec = None
+            yield (pos, seg.in_speech)
         t_in = time.perf_counter()
         for utt in seg.flush():
             yield self._finish(utt, spec, t_in)
@@ -223,6 +300,27 @@ class SpeechPipeline:
         result.latency_s = ready - utt.speech_end_s
         result.timings["endpoint_wait"] = utt.detected_s - utt.speech_end_s
         return result
+
+
+def _end(res: SpeechResult) -> float:
+    """Stream time the speech of ``res`` ended."""
+    return res.ready_s - res.latency_s
+
+
+def _incomplete(res: SpeechResult) -> bool:
+    return res.intent.kind == "unknown" and bool(res.text) or \
+        res.intent.kind == "task" and res.intent.ask_back is not None
+
+
+def _holdable(res: SpeechResult) -> bool:
+    """An intent that may be the first half of a command: incomplete, or with no verb."""
+    if res.intent.kind in ("stop", "cancel") or not res.text:
+        return False
+    return _incomplete(res) or not any(w in VERBS for w in words_of(res.text))
+
+
+def _refers_back(res: SpeechResult) -> bool:
+    return bool(set(words_of(res.text)) & _BACK_REFERENCES)
 
 
 def is_stop(text: str) -> bool:

@@ -20,6 +20,7 @@ BAD = [
     ("speech_pad_ms", -1),
     ("min_speech_ms", -5),
     ("max_utterance_s", 60.0),
+    ("merge_window_ms", -1),
     ("clip_fraction", 0.0),
     ("ask_back_threshold", 1.5),
     ("embedding_min_similarity", 0.0),

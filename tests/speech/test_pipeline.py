@@ -80,6 +80,26 @@ def test_stream_cut_by_vad_with_stop(pipeline, speaker):
         assert 0.0 < r.latency_s < 10.0
 
 
+def test_command_of_two_sentences_is_joined_across_the_pause(pipeline, speaker):
+    a = _speech16(speaker, "Somewhere in the house there is a red cup.")
+    b = _speech16(speaker, "Put it on the desk in the office.")
+    stream = np.concatenate([_silence(0.4), a, _silence(0.7), b, _silence(2.0)])
+    chunks = [stream[i:i + 1024] for i in range(0, stream.size, 1024)]
+    results = list(pipeline.listen(chunks))
+    assert len(results) == 1, [r.text for r in results]
+    intent = results[0].intent
+    assert intent.verb == "bring" and intent.ask_back is None, intent
+    assert intent.slots["object"] == "cup" and intent.slots["target"] == "desk"
+    assert results[0].timings.get("merged") == 1.0
+    # with merging off, the halves come apart and the second asks back
+    pipeline.config.merge_window_ms = 0
+    try:
+        halves = list(pipeline.listen(chunks))
+    finally:
+        pipeline.config.merge_window_ms = 1500
+    assert len(halves) == 2 and halves[1].intent.ask_back
+
+
 def test_world_grounding_and_reply(pipeline, speaker):
     task = generate_task(2, "multi_step")
     world = task.world()
