@@ -87,3 +87,15 @@ def test_bench_runs_baselines_side_by_side_and_writes_table_and_plot(tmp_path):
     assert table.count("| oracle |") == len(DIFFICULTIES) + 1
     plot(report, tmp_path / "bench.png")
     assert (tmp_path / "bench.png").stat().st_size > 1000
+
+
+def test_committed_checkpoint_loads_and_solves_a_fetch_task():
+    from embodied_collab.planner import load_default
+    from embodied_collab.planner.train import heldout_suite
+
+    policy = load_default()
+    assert policy.model.n_parameters() <= 10_000_000
+    suite = heldout_suite(2, "fetch", seed=31)
+    result = evaluate(suite.tasks, lambda env, obs, info: policy.act_env(env, info)[0])
+    assert result["episodes"] == 2
+    assert result["success_rate"] > 0.0
