@@ -137,9 +137,13 @@ def control_sim_robot(task: Any, config: Any = None, **kwargs: Any) -> Any:
     control loop (:class:`ControlDriver` on the task's world); ``kwargs`` as SimRobot's."""
     from embodied_collab.executive.robot import SimRobot
 
-    robot = SimRobot(task, config, **kwargs)
+    return attach_driver(SimRobot(task, config, **kwargs))
+
+
+def attach_driver(robot: Any, config: ControlConfig | None = None) -> Any:
+    """Give an executive ``SimRobot`` a :class:`ControlDriver` on its world (at its pose)."""
     time_scale = float(getattr(robot.config, "time_scale", 0.0) or 0.0)
-    robot.driver = ControlDriver(robot.world, pose_sink=kwargs.get("pose_sink"),
+    robot.driver = ControlDriver(robot.world, config, pose_sink=robot.pose_sink,
                                  time_scale=time_scale)
     r = robot.world.robot
     robot.driver.sim.set_pose(r.x, r.y, r.theta)

@@ -22,6 +22,12 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
                       help="link outage, seconds from mission start (repeatable; default 6:12)")
     demo.add_argument("--no-outage", action="store_true", help="no link outage")
     demo.add_argument("--report", default="reports/demo", help="report directory")
+    demo.add_argument("--navigation", choices=("control", "path"), default="control",
+                      help="control: drive with the fast-control loop (default); path: follow "
+                           "the occupancy-grid path without a controller")
+    demo.add_argument("--perception", choices=("camera", "ground_truth"), default="camera",
+                      help="camera: objects enter the scene graph through the camera and the "
+                           "detector (default); ground_truth: the simulator reveals them")
     demo.add_argument("--time-scale", type=float, default=1.0,
                       help="simulated seconds per wall second for the robot (default 1)")
     demo.add_argument("--no-ros", action="store_true", help="skip the ROS graph")
@@ -57,6 +63,7 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         opts = DemoOptions(seed=args.seed, difficulty=args.difficulty, command=args.command,
                            audio=args.audio, report_dir=args.report, time_scale=args.time_scale,
+                           navigation=args.navigation, perception=args.perception,
                            ros=not args.no_ros, timeout_s=args.timeout,
                            **({} if outages is None else {"outages": outages}))
     except ValueError as exc:

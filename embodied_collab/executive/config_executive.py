@@ -29,6 +29,11 @@ class ExecutiveConfig:
         trust_local_all: let the on-board planner serve every task difficulty offline (its
             benchmark measures it on all of them) instead of the link layer's default
             ``local_difficulties``.
+        navigation: ``control``: navigation is driven by the fast-control loop (global path,
+            local controller, safety governor) on the continuous simulator; ``path``: the robot
+            moves along the occupancy-grid path at ``robot_speed_mps`` (no controller).
+        perception: ``camera``: objects enter the planner's scene graph through the RGB-D camera
+            and the on-board detector; ``ground_truth``: the simulator reveals what is visible.
     """
 
     journal_path: str = "executive_journal.sqlite"
@@ -42,8 +47,16 @@ class ExecutiveConfig:
     queue_wait_s: float = 60.0
     resume_on_restart: bool = True
     trust_local_all: bool = True
+    navigation: str = "path"
+    perception: str = "ground_truth"
 
     def __post_init__(self) -> None:
+        if self.navigation not in ("control", "path"):
+            raise ValueError(f"navigation must be 'control' or 'path', got {self.navigation!r}")
+        if self.perception not in ("camera", "ground_truth"):
+            raise ValueError(
+                f"perception must be 'camera' or 'ground_truth', got {self.perception!r}"
+            )
         if not self.journal_path:
             raise ValueError(f"journal_path must be a non-empty path, got {self.journal_path!r}")
         if not 0.0 < self.time_scale <= 1000.0:

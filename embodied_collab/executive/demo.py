@@ -38,6 +38,8 @@ class DemoOptions:
     ros: bool = True
     timeout_s: float = 300.0
     probe_timeout_s: float = 1.0
+    navigation: str = "control"
+    perception: str = "camera"
 
     def __post_init__(self) -> None:
         if self.command is not None and self.audio is not None:
@@ -151,7 +153,8 @@ def run_demo(opts: DemoOptions, progress: Any = None) -> tuple[dict[str, Any], s
     local = LocalDecider()
     local.policy  # noqa: B018 - load now: a missing checkpoint is reported before anything starts
     cfg = ExecutiveConfig(journal_path=str(out_dir / "journal.sqlite"),
-                          time_scale=opts.time_scale)
+                          time_scale=opts.time_scale, navigation=opts.navigation,
+                          perception=opts.perception)
     stop = threading.Event()
     outage_log: list[dict] = []
     with ExitStack() as stack:

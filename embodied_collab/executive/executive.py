@@ -466,14 +466,21 @@ def sim_robot_factory(config: ExecutiveConfig, pose_sink: Any = None) -> RobotFa
     Raises:
         InvalidInputError: (when called) the mission's payload has no task.
     """
-    from embodied_collab.executive.robot import SimRobot
+    from embodied_collab.executive.robot import CameraObserver, SimRobot
 
     def make(m: Mission) -> SimRobot:
         doc = m.payload.get("task")
         if not doc:
             raise InvalidInputError(
                 f"mission {m.command_id} has no task to run in the simulator")
-        return SimRobot(task_from_payload(doc), config, command=m.text, pose_sink=pose_sink)
+        observer = CameraObserver() if config.perception == "camera" else None
+        robot = SimRobot(task_from_payload(doc), config, command=m.text, pose_sink=pose_sink,
+                         observer=observer)
+        if config.navigation == "control":
+            from embodied_collab.control.driver import attach_driver
+
+            attach_driver(robot)
+        return robot
 
     return make
 

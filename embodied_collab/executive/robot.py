@@ -119,7 +119,10 @@ class SimRobot:
 
         self.config = config or ExecutiveConfig()
         self.task = dataclasses.replace(task, instruction=command) if command else task
-        self.env = HouseholdPlanEnv(PlanningConfig(max_steps=max(self.config.max_steps, 1)))
+        # with an observer (the camera), only what it reports enters the scene graph
+        source = "external" if observer is not None else "ground_truth"
+        self.env = HouseholdPlanEnv(PlanningConfig(max_steps=max(self.config.max_steps, 1),
+                                                   observation_source=source))
         _, self.info = self.env.reset(options={"task": self.task})
         self.pose_sink = pose_sink
         self.driver = driver
@@ -128,7 +131,10 @@ class SimRobot:
         self.pose = (float(r.x), float(r.y), float(r.theta))
         self.trail: list[tuple[float, float]] = [(self.pose[0], self.pose[1])]
         self.sim_time = 0.0
+        self.last_path: list[tuple[float, float]] = []
         self._emit()
+        if self.observer is not None:
+            self._observe()
 
     # -- state for the planners ---------------------------------------------------------------
     @property
@@ -183,16 +189,25 @@ class SimRobot:
         path = path or [self.pose[:2], (float(goal[0]), float(goal[1]))]
         if self.driver is not None:
             driven = list(self.driver.drive(path, cancel))
+            self.trail.extend((float(p[0]), float(p[1])) for p in driven[1:])
             ok = not (cancel is not None and cancel.is_set())
+            status = getattr(self.driver, "last_status", None)
+            failed = getattr(status, "value", status) in ("failed", "blocked")
         else:
             driven, ok = self._follow(path, cancel)
+            failed = False
         length = sum(math.dist(a, b) for a, b in zip(driven, driven[1:], strict=False))
         if not ok:
             return ActionOutcome(action, False, "halted by stop/cancel", driven,
                                  length / self.config.robot_speed_mps,
                                  time.monotonic() - t0, cancelled=True)
+        if failed:  # the controller could not get there
+            return ActionOutcome(action, False, f"navigation {getattr(status, 'value', status)}",
+                                 driven, length / self.config.robot_speed_mps,
+                                 time.monotonic() - t0)
+        self.last_path = driven
+        self.pose = (float(goal[0]), float(goal[1]), float(goal[2]))  # before the observer looks
         out = self._step(action, 0.0, None)
-        self.pose = (float(goal[0]), float(goal[1]), float(goal[2]))
         self._emit()
         out.path, out.duration_s = driven, length / self.config.robot_speed_mps
         out.wall_s = time.monotonic() - t0
@@ -231,10 +246,19 @@ class SimRobot:
         self.info = info
         self.sim_time += sim_s
         if self.observer is not None and info.get("action_ok"):
-            self.observer.observe(self)
+            self._observe()
         return ActionOutcome(action, bool(info["action_ok"]), str(info["message"]), [], sim_s,
                              time.monotonic() - t0, finished=bool(terminated),
                              success=bool(info.get("is_success")))
+
+    def _observe(self) -> list[str]:
+        """Let the observer report what it sees now; the env records it (and only it)."""
+        seen = list(self.observer.observe(self) or [])
+        new = self.env.unwrapped.observe(seen)
+        if new:
+            self.info = {**self.info, "text": self.env.unwrapped.episode.text(),
+                         "action_mask": self.env.unwrapped.action_mask()}
+        return new
 
     def _follow(self, path: list[tuple[float, float]],
                 cancel: threading.Event | None) -> tuple[list[tuple[float, float]], bool]:
@@ -266,3 +290,58 @@ class SimRobot:
                 self.pose_sink(*self.pose)
             except Exception:  # a broken display must not stop the robot
                 logger.exception("pose sink failed")
+
+
+class CameraObserver:
+    """The ``observer`` seam filled by the on-board camera and detector.
+
+    After each successful action the robot looks around (the simulated RGB-D camera at a few
+    headings), the detector finds objects, depth places them on the map, and the objects whose
+    confirmed tracks match become observed in the planner's scene graph. Nothing is read from
+    the simulator's ground truth except to name a matched track with its world id.
+
+    Args:
+        headings: camera headings per look-around.
+        glance_m: while driving, the camera looks ahead every this many metres.
+        perception: a :class:`embodied_collab.vision.perception.Perception` (default: the
+            committed detector).
+    """
+
+    def __init__(self, headings: int = 8, perception: Any = None, glance_m: float = 0.75) -> None:
+        if headings < 1:
+            raise ValueError(f"headings must be >= 1, got {headings}")
+        if not glance_m > 0:
+            raise ValueError(f"glance_m must be > 0, got {glance_m}")
+        self.glance_m = glance_m
+        if perception is None:
+            from embodied_collab.vision.perception import Perception
+
+            perception = Perception()
+        self.perception = perception
+        self.headings = headings
+
+    def observe(self, robot: SimRobot) -> list[str]:
+        """Frames from the last drive (looking ahead, every ``glance_m``) and a look around at
+        the robot's pose; returns the ids the camera newly confirms."""
+        from embodied_collab.sim.camera import Camera
+        from embodied_collab.sim.scene_graph import SceneGraph
+
+        camera = Camera(z=self.perception.config.camera_z)
+        path = list(robot.last_path)
+        robot.last_path = []
+        travelled = 0.0
+        for a, b in zip(path, path[1:], strict=False):
+            travelled += math.dist(a, b)
+            if travelled < self.glance_m or math.dist(a, b) < 1e-6:
+                continue
+            travelled = 0.0
+            pose = (b[0], b[1], math.atan2(b[1] - a[1], b[0] - a[0]))
+            for jitter in (0.0, 0.15):
+                p = (pose[0], pose[1], pose[2] + jitter)
+                frame = camera.render(robot.world, p)
+                self.perception.observe(frame.rgb, frame.depth, camera.intrinsics, p)
+        # the perception marks a private graph; the robot hands the ids to the planning env,
+        # which keeps its observation, action mask and text in step
+        graph = SceneGraph(robot.world, observed=robot.env.unwrapped.scene.observed)
+        return self.perception.look_around(robot.world, graph, pose=robot.pose,
+                                           headings=self.headings, camera=camera)
