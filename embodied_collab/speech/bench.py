@@ -149,6 +149,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         intents_ok += ok
         if not ok or e[0]:
             failures.append({"ref": cmd.text, "hyp": text, "voice": voice.name, "snr": snr,
+                             "intent_ok": bool(ok), "expected": dict(cmd.slots),
                              "intent": results[-1].intent.to_dict() if results else None})
         if baseline:
             tr = pipe.transcriber.transcribe_plain(audio)
@@ -181,8 +182,9 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
                    "vocabulary_prompt": config.vocabulary_prompt,
                    "trim_encoder": config.trim_encoder, "correct_words": config.correct_words,
                    "min_silence_ms": config.min_silence_ms,
-                   "speculative_ms": config.speculative_ms, "cpu_threads": config.cpu_threads},
-        "failures": failures[:25],
+                   "speculative_ms": config.speculative_ms, "cpu_threads": config.cpu_threads,
+                   "merge_window_ms": config.merge_window_ms},
+        "failures": failures[:40],
     }
     if baseline:
         out["baseline"] = {

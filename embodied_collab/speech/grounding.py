@@ -25,6 +25,8 @@ from embodied_collab.speech.vocabulary import FUNCTION_WORDS, VERBS, Vocabulary,
 logger = logging.getLogger(__name__)
 
 INTENT_KINDS = ("task", "stop", "cancel", "unknown")
+#: Words said around a one-word order ("robot, stop now").
+_ADDRESS = frozenset({"robot", "please", "now", "hey", "okay", "ok"})
 _TARGET_PREPS = ("to", "into", "onto", "on", "in", "at", "inside", "toward", "towards")
 
 
@@ -70,6 +72,10 @@ def quick_command(text: str) -> str | None:
     if not words or len(words) > 5:
         return None
     joined = " ".join(words)
+    rest = [w for w in words if w not in _ADDRESS]
+    if len(rest) == 1 and rest[0] not in VERBS and difflib.get_close_matches(
+            rest[0], ("stop", "halt"), n=1, cutoff=0.75):
+        return "stop"  # "robot, shop": a misheard stop; stopping by mistake is safe
     for kind, phrases in (("stop", STOP_PHRASES), ("cancel", CANCEL_PHRASES)):
         for p in phrases:
             if joined == p or joined.startswith(p + " ") or f" {p} " in f" {joined} ":
@@ -171,8 +177,22 @@ class Grounder:
                     used[i:i + n] = [True] * n
         unknown = [i for i, w in enumerate(words) if not used[i] and w not in FUNCTION_WORDS
                    and w not in VERBS and len(w) > 2]
+        used_fuzzy: set[int] = set()
         rest = []
         singles = [p for p in phrases if " " not in p]
+        for i in unknown:
+            # ASR splits a word in two ("foot all" -> football): try the pair joined
+            j = i + 1
+            if j >= len(words) or used[j] or words[j] in VERBS or i in used_fuzzy \
+                    or j in used_fuzzy:
+                continue
+            hit = difflib.get_close_matches(words[i] + words[j], singles, n=1, cutoff=0.85)
+            if hit:
+                kind, key = phrases[hit[0]]
+                ratio = difflib.SequenceMatcher(None, words[i] + words[j], hit[0]).ratio()
+                out.append(_Mention(kind, key, i, j + 1, 0.9 * ratio))
+                used_fuzzy.update((i, j))
+        unknown = [i for i in unknown if i not in used_fuzzy]
         for i in unknown:
             hit = difflib.get_close_matches(words[i], singles, n=1, cutoff=0.8)
             if hit:
@@ -270,6 +290,12 @@ class Grounder:
         if verb in ("bring",) and obj is None:
             factor *= 0.4
             questions.append("Which object should I bring?")
+        if verb in ("find", "pick") and obj is None:
+            factor *= 0.4
+            questions.append("Which object do you mean?")
+        elif obj is None and any(m.kind in ("colour", "size") for m in mentions):
+            factor *= 0.5  # a colour with no object: the object's name was misheard
+            questions.append("Which object do you mean?")
         if verb == "go" and target is None:
             factor *= 0.4
             questions.append("Where should I go?")

@@ -104,3 +104,23 @@ def test_corrector_fixes_misheard_world_words():
     assert c.correct("put it on the cabinett") == "put it on the cabinet"
     assert c.correct("the quick brown fox") == "the quick brown fox"  # not forced onto the world
     assert c.oov_rate("bring the cup") == 0.0 and c.oov_rate("zebra") == 1.0
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("robot shop", "stop"), ("Shop!", "stop"), ("go to the shop", None), ("robot, shopping", None),
+])
+def test_misheard_one_word_stop_is_a_stop(text, kind):
+    assert quick_command(text) == kind
+
+
+def test_a_word_split_by_the_asr_is_joined(grounder):
+    intent = grounder.ground("take the purple foot all from the office cupboard to the bathroom "
+                             "cabinet")
+    assert intent.slots["object"] == "ball" and intent.ask_back is None, intent
+
+
+@pytest.mark.models
+def test_a_colour_without_an_object_asks_back_instead_of_guessing(grounder):
+    intent = grounder.ground("find the blue marks in the kitchen")
+    assert "object" not in intent.slots and intent.ask_back == "Which object do you mean?"
+    assert intent.confidence < grounder.config.ask_back_threshold
