@@ -252,6 +252,11 @@ class Executive:
         elif m.state in (ACCEPTED, QUEUED):
             self._move(m, PLANNING, "planning started" if not replayed else
                        f"resumed after restart: replayed {replayed} action(s)")
+        elif m.state == PLANNING and replayed:
+            # stopped between two decisions: the mission stays in planning, the journal (which
+            # allows planning -> planning) records the resume
+            self.journal.transition(m.command_id, PLANNING,
+                                    f"resumed after restart: replayed {replayed} action(s)")
         while True:
             if self._finish_preempted(m):
                 return
