@@ -209,8 +209,10 @@ def train_refiner(model, cfg, key: str, progress: bool = True) -> tuple[object, 
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
     bar.close()
     refiner.eval()
-    val = list(dataset.iter_samples(dataset.split_seeds("val", cfg.val_worlds),
-                                    cfg.val_frames_per_world, seed=cfg.seed + 1))
+    val = list(tqdm(dataset.iter_samples(dataset.split_seeds("val", cfg.val_worlds),
+                                         cfg.val_frames_per_world, seed=cfg.seed + 1),
+                    total=cfg.val_worlds * cfg.val_frames_per_world, desc="render val",
+                    disable=not progress, unit="frame"))
     cands = stage1_candidates(model, val, n_classes)
     probs = refine_probs(refiner, val, cands)
     by_alpha = {a: evaluate_refined(val, cands, probs, a) for a in ALPHAS}
