@@ -101,7 +101,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
     per_voice: dict[str, list] = defaultdict(list)
     lat, lat3, lat_stop, base_lat, waits, asr_s = [], [], [], [], [], []
     intents_ok = base_intents_ok = 0
-    splits = ask_backs = 0
+    splits = ask_backs = false_asks = 0
     compute_s = base_compute_s = audio_total = 0.0
     failures: list[dict[str, Any]] = []
     cache: dict[int, np.ndarray] = {}
@@ -144,6 +144,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
                 lat3.append(latency)
             ok = intent_matches(cmd, main.intent) and main.intent.ask_back is None
             ask_backs += main.intent.ask_back is not None
+            false_asks += main.intent.ask_back is not None and e[0] == 0
         else:
             ok = False
         intents_ok += ok
@@ -177,13 +178,14 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         "generated_task_commands": len({i for i, c, _ in jobs if c.world is not None}),
         "split_utterances": splits,
         "ask_backs": ask_backs,
+        "ask_backs_on_correct_transcripts": false_asks,
         "voices": {k: _acc(v) for k, v in per_voice.items()},
         "config": {"model": config.model, "beam_size": config.beam_size,
                    "vocabulary_prompt": config.vocabulary_prompt,
                    "trim_encoder": config.trim_encoder, "correct_words": config.correct_words,
                    "min_silence_ms": config.min_silence_ms,
                    "speculative_ms": config.speculative_ms, "cpu_threads": config.cpu_threads,
-                   "merge_window_ms": config.merge_window_ms},
+                   "merge_window_ms": config.merge_window_ms, "denoise": config.denoise},
         "failures": failures[:40],
     }
     if baseline:

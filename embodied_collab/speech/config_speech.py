@@ -36,6 +36,7 @@ class SpeechConfig:
         trim_encoder: encode only the speech plus ``encoder_margin_s`` instead of Whisper's
             fixed 30 s window (much less compute for short commands).
         encoder_margin_s: silence kept after the speech when ``trim_encoder`` is on.
+        denoise: apply a light Wiener-style denoiser to each utterance before the ASR.
         correct_words: replace out-of-vocabulary words by a close world word (fuzzy match).
         correction_cutoff: similarity (0-1) a world word needs to replace a transcribed word.
         vad: cut utterances with silero-vad (else the whole input is one utterance).
@@ -67,6 +68,7 @@ class SpeechConfig:
     vocabulary_prompt: bool = True
     trim_encoder: bool = True
     encoder_margin_s: float = 1.0
+    denoise: bool = False
     correct_words: bool = True
     correction_cutoff: float = 0.75
     vad: bool = True

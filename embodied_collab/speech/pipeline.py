@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 
 from embodied_collab.speech.asr import Transcriber
-from embodied_collab.speech.audio import SAMPLE_RATE, is_silent, prepare, resample, to_float_mono
+from embodied_collab.speech.audio import (
+    SAMPLE_RATE,
+    denoise,
+    is_silent,
+    prepare,
+    resample,
+    to_float_mono,
+)
 from embodied_collab.speech.config_speech import SpeechConfig
 from embodied_collab.speech.grounding import Embedder, Grounder, Intent, quick_command
 from embodied_collab.speech.vad import SileroVad, Utterance, UtteranceSegmenter
@@ -161,6 +168,8 @@ class SpeechPipeline:
         t0 = time.perf_counter()
         raw, best = [], []
         for span in spans:
+            if self.config.denoise:
+                span = denoise(span)
             tr = self.transcriber.transcribe(span, self.prompt)
             hyps = tr.hypotheses or [(tr.text, 0.0)]
             pick = max(hyps, key=lambda h: h[1] - OOV_WEIGHT * self.corrector.oov_rate(h[0]))

@@ -88,3 +88,17 @@ def test_add_noise_hits_snr(kind):
     y = add_noise(x, 10.0, np.random.default_rng(0), kind=kind)
     snr = 10 * np.log10(np.mean(x**2) / np.mean((y - x) ** 2))
     assert abs(snr - 10.0) < 0.5
+
+
+def test_denoise_lowers_stationary_noise_and_keeps_length():
+    from embodied_collab.speech.audio import SAMPLE_RATE, denoise
+
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * (t % 0.5 < 0.25)).astype(np.float32)
+    noise = rng.normal(0, 0.05, t.size).astype(np.float32)
+    out = denoise(tone + noise)
+    assert out.shape == tone.shape and out.dtype == np.float32
+    assert np.mean((out - tone) ** 2) < 0.5 * np.mean(noise ** 2)
+    short = np.ones(100, np.float32)
+    assert np.array_equal(denoise(short), short)
