@@ -218,8 +218,9 @@ def denoise(audio: np.ndarray, *, strength: float = 1.0, floor: float = 0.15,
 
     The noise spectrum is estimated by minimum statistics (the 10th percentile of each
     frequency bin's power over the utterance's frames, bias-corrected: speech comes and goes,
-    stationary noise stays), and each bin is scaled by ``max(floor, 1 - strength * noise / power)``. The gain
-    floor keeps the musical-noise artefacts that hurt ASR small.
+    stationary noise stays), and each bin is scaled by
+    ``max(floor, 1 - strength * noise / power)``. The gain floor keeps the musical-noise
+    artefacts that hurt ASR small.
 
     Args:
         audio: samples at 16 kHz.
