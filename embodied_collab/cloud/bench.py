@@ -152,7 +152,7 @@ def bench_cloud(
         model=cfg.model,
         endpoint="embedded local server" if cfg.base_url is None else "user endpoint",
         repair_rounds=cfg.repair_rounds,
-        response_format=cfg.response_format,
+        response_format=cfg.effective_response_format,
     )
     return out
 

@@ -10,6 +10,9 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+#: Same as ``config_cloud.RESPONSE_FORMATS`` (kept here so building the parser imports nothing).
+RESPONSE_FORMATS = ("auto", "grammar", "json_schema", "json_object", "none")
+
 
 def _config(args: argparse.Namespace, **overrides: Any):
     from embodied_collab.cloud.config_cloud import CloudConfig
@@ -53,6 +56,9 @@ def register(
     plan.add_argument("--world-seed", type=int, default=0, help="generated world when no --world")
     plan.add_argument("--no-privacy", action="store_true", help="send the instruction unredacted")
     plan.add_argument("--repair-rounds", type=int, help="repair rounds (default from config)")
+    plan.add_argument(
+        "--response-format", choices=RESPONSE_FORMATS, help="how JSON is requested (default auto)"
+    )
     plan.add_argument("--json", action="store_true", help="print JSON")
     _add_common(plan)
     plan.set_defaults(func=_plan)
@@ -62,7 +68,9 @@ def register(
     bench.add_argument("--n-pii", type=int, default=1000, help="generated commands for privacy")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--repair-rounds", type=int, help="repair rounds (default from config)")
-    bench.add_argument("--response-format", choices=("json_schema", "json_object", "none"))
+    bench.add_argument(
+        "--response-format", choices=RESPONSE_FORMATS, help="how JSON is requested (default auto)"
+    )
     bench.add_argument("--json", action="store_true", help="print JSON")
     _add_common(bench)
     bench.set_defaults(func=_bench)
@@ -117,6 +125,7 @@ def _plan(args: argparse.Namespace) -> int:
         model=args.model_name,
         deadline_s=args.deadline,
         repair_rounds=args.repair_rounds,
+        response_format=args.response_format,
         privacy=False if args.no_privacy else None,
         local_n_threads=args.threads,
     )

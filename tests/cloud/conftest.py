@@ -8,7 +8,12 @@ from embodied_collab.cloud.config_cloud import CloudConfig
 
 # Generous: the test machine is a shared 2-core box where a plan can take tens of seconds.
 REAL_CFG = dict(
-    deadline_s=180.0, max_tokens=160, repair_rounds=0, local_n_threads=1, startup_timeout_s=120.0
+    deadline_s=180.0,
+    max_tokens=160,
+    repair_rounds=0,
+    local_n_threads=1,
+    startup_timeout_s=120.0,
+    response_format="grammar",  # the tests give base_url explicitly; the server is llama.cpp
 )
 
 

@@ -40,6 +40,13 @@ def test_bad_values_raise(field, value, match):
         CloudConfig(**{field: value})
 
 
+def test_cli_knows_every_response_format():
+    from embodied_collab.cloud.cli import RESPONSE_FORMATS as CLI_FORMATS
+    from embodied_collab.cloud.config_cloud import RESPONSE_FORMATS
+
+    assert CLI_FORMATS == RESPONSE_FORMATS
+
+
 def test_unknown_key_is_refused():
     with pytest.raises(InvalidFileError, match="api_key"):
         config_from_dict(CloudConfig, {"api_key": "sk-secret"})
