@@ -116,8 +116,8 @@ def evaluate(tasks, agent: Agent, *, planning_config=None, progress: bool = Fals
              desc: str = "eval", time_budget_s: float | None = None) -> dict[str, Any]:
     """Run ``agent`` once on every task and aggregate the metrics.
 
-    ``time_budget_s`` bounds slow agents (an LLM on a loaded CPU): no new episode starts after
-    it is spent, and ``episodes`` says how many ran.
+    ``time_budget_s`` bounds slow agents (an LLM on a loaded CPU): once it is spent, the
+    running episode is dropped unfinished (not counted), and ``episodes`` says how many ran.
 
     Returns:
         ``{"success_rate", "spl", "invalid_action_rate", "mean_steps",
@@ -147,8 +147,11 @@ def evaluate(tasks, agent: Agent, *, planning_config=None, progress: bool = Fals
         pristine, _ = prepared_world(task)
         best = oracle_path_length(pristine, task)
         steps = rejected = 0
-        done = False
+        done = aborted = False
         while not done:
+            if time_budget_s is not None and time.monotonic() - t_start > time_budget_s:
+                aborted = True
+                break
             t0 = time.perf_counter()
             action = agent(env, obs, info)
             latencies.append(time.perf_counter() - t0)
@@ -156,6 +159,10 @@ def evaluate(tasks, agent: Agent, *, planning_config=None, progress: bool = Fals
             steps += 1
             rejected += int(not info["action_ok"])
             done = terminated or truncated
+        if aborted:
+            logger.warning("%s: time budget spent after %d of %d episodes", desc, len(records),
+                           len(tasks))
+            break
         success = bool(info["is_success"])
         length = float(info["total_path_length"])
         spl = float(success) * (best / max(length, best) if max(length, best) > 0 else 1.0)
@@ -171,6 +178,9 @@ def evaluate(tasks, agent: Agent, *, planning_config=None, progress: bool = Fals
 
 
 def _aggregate(records: list[dict[str, Any]], latencies: list[float]) -> dict[str, Any]:
+    if not records:
+        return {"success_rate": 0.0, "spl": 0.0, "invalid_action_rate": 0.0, "mean_steps": 0.0,
+                "decision_latency_ms_p50": None, "episodes": 0}
     steps = sum(r["steps"] for r in records)
     return {
         "success_rate": round(float(np.mean([r["success"] for r in records])), 4),
