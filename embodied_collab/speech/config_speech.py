@@ -63,8 +63,8 @@ class SpeechConfig:
     model: str = "whisper-base-ct2"
     compute_type: str = "int8"
     cpu_threads: int = 2
-    beam_size: int = 1
-    num_hypotheses: int = 1
+    beam_size: int = 3
+    num_hypotheses: int = 3
     vocabulary_prompt: bool = True
     trim_encoder: bool = True
     encoder_margin_s: float = 1.0

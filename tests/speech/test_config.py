@@ -11,7 +11,7 @@ BAD = [
     ("compute_type", "int3"),
     ("cpu_threads", 0),
     ("beam_size", 0),
-    ("num_hypotheses", 2),  # > beam_size=1
+    ("num_hypotheses", 4),  # > beam_size=3
     ("encoder_margin_s", -1.0),
     ("correction_cutoff", 0.0),
     ("vad_threshold", 1.0),
