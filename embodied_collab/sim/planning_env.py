@@ -125,7 +125,7 @@ class HouseholdPlanEnv(gym.Env):
         self._difficulties = parse_difficulty(self.config.difficulty)
         self.action_space = spaces.Discrete(N_ACTIONS)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(OBS_SIZE,), dtype=np.float32)
-        self._working: OrderedDict[int, tuple[World, Any]] = OrderedDict()
+        self._working: OrderedDict[int, tuple[World, Any, Any]] = OrderedDict()
         self.episode: Episode | None = None
 
     # ------------------------------------------------------------ accessors
@@ -190,15 +190,17 @@ class HouseholdPlanEnv(gym.Env):
         pristine, places = prepared_world(task, self.config.cache_size)
         key = id(places)
         hit = self._working.get(key)
-        if hit is None or hit[0] is None:
+        # the entry keeps its PlaceMap alive and is checked by identity: an id alone can be
+        # reused once the shared prepared-world cache has evicted that PlaceMap
+        if hit is None or hit[2] is not places:
             world = _clone(pristine)
-            hit = (world, Episode.snapshot(world))
+            hit = (world, Episode.snapshot(world), places)
             self._working[key] = hit
             while len(self._working) > self.config.cache_size:
                 self._working.popitem(last=False)
         else:
             self._working.move_to_end(key)
-        world, snap = hit
+        world, snap, _ = hit
         Episode.restore(world, snap)
         self.episode = Episode(task, world, places, self.config)
         return self.episode.observation(), self.episode.info()
