@@ -62,8 +62,8 @@ class PlannerConfig:
     strategy: str = "sft-rl"
     train_seed: int = 1000
     difficulty: str = "mixed"
-    offline_episodes: int = 200
-    dagger_rounds: int = 2
+    offline_episodes: int = 300
+    dagger_rounds: int = 3
     dagger_episodes: int = 60
     dagger_beta: float = 0.5
     offline_epochs: int = 15

@@ -2,10 +2,11 @@
 
 The model reads the token ids of the serialised instruction + observed scene graph + action
 history; the hidden state of the last token is the decision state. Each candidate action (a
-verb + an entity id, tokenised to three ids) is scored from three things: the decision state,
-an embedding of the action's own tokens, and the contextual hidden states at the places where
+verb + an entity id, tokenised to three ids) is scored from four things: the decision state,
+an embedding of the action's own tokens, the contextual hidden states at the places where
 the text mentions that entity (a pointer into the scene graph; an entity the text never
-mentions, such as an unobserved object, gets none). Scoring by content rather than by slot
+mentions, such as an unobserved object, gets none), and instruction-grounding features read
+from the token ids (:meth:`PlannerLM.grounding`). Scoring by content rather than by slot
 number is what lets the policy generalise to the entity ids of unseen layouts. A value head on
 the decision state serves PPO.
 """
@@ -30,6 +31,10 @@ CHECKPOINT_FORMAT = "embodied_collab.planner_checkpoint"
 CHECKPOINT_VERSION = 1
 #: Model-shape fields of :class:`PlannerConfig` stored in a checkpoint.
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "max_tokens", "dropout")
+#: Token-id sets of the tokenizer (:meth:`PlanTokenizer.special_sets`) the grounding reads.
+SPECIAL_ROWS = ("boundary", "content", "rooms", "furniture", "objects", "numbers")
+#: Instruction-grounding features per candidate action (see :meth:`PlannerLM.grounding`).
+N_GROUND = 12
 
 
 class PlannerLM(nn.Module):
@@ -63,11 +68,13 @@ class PlannerLM(nn.Module):
                                    nn.Linear(n_embd, 1))
         special = special or {}
         self.special = {k: list(v) for k, v in special.items()}
-        vec = torch.zeros(3, vocab_size, dtype=torch.bool)
-        for row, key in enumerate(("boundary", "content", "rooms")):
+        vec = torch.zeros(len(SPECIAL_ROWS), vocab_size, dtype=torch.bool)
+        for row, key in enumerate(SPECIAL_ROWS):
             vec[row, [i for i in special.get(key, []) if i < vocab_size]] = True
         self.register_buffer("special_mask", vec, persistent=False)
-        self.ground = nn.Linear(4, n_embd)
+        marks = list(special.get("marks", []))
+        self.marks = marks if len(marks) == 10 else [-1] * 10  # see PlanTokenizer.special_sets
+        self.ground = nn.Linear(N_GROUND, n_embd)
         self.value_head = nn.Sequential(nn.Linear(n_embd, n_embd), nn.Tanh(), nn.Linear(n_embd, 1))
 
     def n_parameters(self) -> int:
@@ -107,18 +114,38 @@ class PlannerLM(nn.Module):
 
     def grounding(self, ids: torch.Tensor, action_tokens: torch.Tensor, weights: torch.Tensor,
                   count: torch.Tensor) -> torch.Tensor:
-        """(B, A, 4) instruction-match features of each action's entity, from token ids only:
-        its category is named in the instruction; the two words before its mention (size,
-        colour) are named there; the room line it is listed in is named there."""
+        """(B, A, :data:`N_GROUND`) instruction-match features of each action's entity, from
+        token ids only, in this order: [0] its category is named in the instruction; [1, 2] the
+        two words before its mention (colour, size) are named there; [3] the room line it is
+        listed in is named there; [4, 5] it is furniture listing an object whose category
+        (and both words before it) are named; [6] the robot is at this furniture; [7] the
+        robot is at the furniture listing this object; [8, 9] its room is named in the
+        instruction's source span ("from ... to|and|onto|into") / elsewhere in it (the
+        destination); [10, 11] likewise its category. Words after "not" count as unnamed."""
         b, t = ids.shape
-        boundary, content, rooms = self.special_mask[0], self.special_mask[1], self.special_mask[2]
+        boundary, content, rooms, furn, objs, nums = self.special_mask
+        not_id, robot_id, at_id, open_id, close_id, from_id, *ends = self.marks
         pos = torch.arange(t, device=ids.device).expand(b, t)
         is_b = boundary[ids]
         first = torch.where(is_b.any(1), is_b.float().argmax(1), torch.full_like(ids[:, 0], t))
         instr = pos < (first - 1).unsqueeze(1)  # the instruction: before "<room> explored"
+        # "..., not the small one": words after "not" name the distractor, not the target
+        instr &= (ids == not_id).long().cumsum(1) == 0
         named = torch.zeros(b, self.special_mask.shape[1], dtype=torch.bool, device=ids.device)
         named.scatter_(1, torch.where(instr, ids, torch.zeros_like(ids)), instr)
         named &= content
+        # "from the <source> to/and/onto/into ... <destination>": split the instruction's words
+        after_from = (ids == from_id).long().cumsum(1) > 0
+        ended = (torch.isin(ids, torch.tensor(ends, device=ids.device)) & after_from)
+        src = instr & after_from & (ended.long().cumsum(1) == 0) & (ids != from_id)
+        dst = instr & ~src
+
+        def named_in(span: torch.Tensor) -> torch.Tensor:
+            out = torch.zeros_like(named)
+            out.scatter_(1, torch.where(span, ids, torch.zeros_like(ids)), span)
+            return out & content
+
+        named_src, named_dst = named_in(src), named_in(dst)
         if action_tokens.dim() == 2:
             action_tokens = action_tokens.unsqueeze(0).expand(b, -1, -1)
         f_cat = named.gather(1, action_tokens[..., 1]).float()  # (B, A)
@@ -129,8 +156,37 @@ class PlannerLM(nn.Module):
         room_pos = torch.where(rooms[ids], pos, torch.zeros_like(pos)).cummax(1).values
         per_pos = torch.stack([named.gather(1, shifted(2)), named.gather(1, shifted(3)),
                                named.gather(1, ids.gather(1, room_pos))], -1).float()
-        pooled = weights @ per_pos / count.clamp(min=1.0)  # (B, A, 3)
-        return torch.cat([f_cat.unsqueeze(-1), pooled], -1)
+        room_ids = ids.gather(1, room_pos)
+        per_span = torch.stack([named_src.gather(1, room_ids), named_dst.gather(1, room_ids)],
+                               -1).float()
+        pooled = weights @ torch.cat([per_pos, per_span], -1) / count.clamp(min=1.0)  # (B,A,5)
+        cat_ids = action_tokens[..., 1]
+        f_span = torch.stack([named_src.gather(1, cat_ids), named_dst.gather(1, cat_ids)],
+                             -1).float()  # (B, A, 2): category named as source / destination
+        # scene-graph structure: which furniture lists a matching object, where the robot is
+        p1, p2, p3 = shifted(1), shifted(2), shifted(3)
+        is_fnum = furn[p1] & nums[ids]  # the number token of a furniture id
+        depth = (ids == open_id).long().cumsum(1) - (ids == close_id).long().cumsum(1)
+        is_onum = objs[p1] & nums[ids] & (depth > 0)  # an object listed inside [...]
+        owner = torch.where(is_fnum, pos, torch.zeros_like(pos)).cummax(1).values
+        cat_ok = named.gather(1, p1) & is_onum
+        full_ok = cat_ok & named.gather(1, p2) & named.gather(1, p3)
+        obj_score = torch.stack([cat_ok, full_ok], -1).float()  # (B, T, 2)
+        contains = torch.zeros_like(obj_score).scatter_reduce(
+            1, owner.unsqueeze(-1).expand(-1, -1, 2), obj_score, reduce="amax")
+        ahead = torch.cat([ids[:, 2:], torch.zeros_like(ids[:, :2])], 1)
+        is_robot = (ids == robot_id) & (ahead == at_id)  # "robot : at <furniture id>"
+        found = is_robot.any(1, keepdim=True)
+        rp = is_robot.float().argmax(1, keepdim=True)
+        at_cat = ids.gather(1, (rp + 3).clamp(max=t - 1))
+        at_num = ids.gather(1, (rp + 4).clamp(max=t - 1))
+        at_here = is_fnum & found & (p1 == at_cat) & (ids == at_num)
+        owner_here = at_here.gather(1, owner) & is_onum
+        struct = torch.cat([contains, at_here.unsqueeze(-1).float(),
+                            owner_here.unsqueeze(-1).float()], -1)  # (B, T, 4)
+        struct_max = (weights.unsqueeze(-1) * struct.unsqueeze(1)).amax(-2)  # (B, A, 4)
+        return torch.cat([f_cat.unsqueeze(-1), pooled[..., :3], struct_max, pooled[..., 3:],
+                          f_span], -1)
 
     def forward(self, ids: torch.Tensor, action_tokens: torch.Tensor,
                 action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

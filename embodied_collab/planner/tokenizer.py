@@ -123,6 +123,12 @@ class PlanTokenizer:
             "content": self.ids_of([*catalog.COLOURS, *catalog.SIZES, *catalog.OBJECTS,
                                     *catalog.FURNITURE, *catalog.ROOM_TYPES]),
             "rooms": self.ids_of(list(catalog.ROOM_TYPES)),
+            "furniture": self.ids_of(list(catalog.FURNITURE)),
+            "objects": self.ids_of(list(catalog.OBJECTS)),
+            "numbers": [i for w, i in self.index.items() if w.startswith("#")],
+            # single tokens, in this order: not robot at [ ] from to and onto into
+            "marks": self.ids_of(["not", "robot", "at", "[", "]", "from", "to", "and", "onto",
+                                  "into"]),
         }
 
     def encode(self, text: str, max_tokens: int | None = None, head: int = 48) -> list[int]:

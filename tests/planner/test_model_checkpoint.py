@@ -120,3 +120,47 @@ def test_grounding_features_match_the_instruction():
     assert g[:, 0].tolist() == [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]  # category named
     assert g[4, 1:3].tolist() == [1.0, 1.0] and g[3, 1:3].tolist() == [0.0, 0.0]  # colour, size
     assert g[0, 3].item() == 1.0 and g[1, 3].item() == 0.0  # counter_1 is in the living room
+
+
+def test_structure_features_find_the_target_and_the_robot():
+    """Words after "not" name the distractor; furniture listing the target and the robot's
+    furniture (and the objects on it) are marked."""
+    from embodied_collab.planner.config_planner import PlannerConfig
+
+    tok = PlanTokenizer()
+    model = build_model(PlannerConfig(n_layer=1, n_head=2, n_embd=32), tok)
+    text = ("instruction: Bring the large green apple to the counter in the kitchen, not the "
+            "small one. living_room explored: sofa_1 [small green apple_2]; "
+            "table_1 [large blue ball_1, large green apple_1] kitchen unexplored: counter_1 "
+            "robot: at table_1 in living_room, holding nothing history: navigate table_1 -> ok")
+    ids = torch.tensor([tok.encode(text)])
+    acts = ["navigate sofa_1", "navigate table_1", "pick apple_2", "pick apple_1",
+            "pick ball_1", "navigate counter_1"]
+    table = torch.tensor([tok.encode_action(a) for a in acts])
+    hidden, trimmed, _ = model.encode(ids)
+    _, _, weights, count = model.mentions(hidden, trimmed, table)
+    g = model.grounding(trimmed, table, weights, count)[0]
+    assert g[2, 2].item() == 0.0 and g[3, 2].item() == 1.0  # "small" follows "not"
+    assert g[:2, 4].tolist() == [1.0, 1.0]  # both list an apple
+    assert g[:2, 5].tolist() == [0.0, 1.0]  # only table_1 lists the large green one
+    assert g[:, 6].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0, 0.0]  # the robot is at table_1
+    assert g[:, 7].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 0.0]  # objects within reach
+
+
+def test_source_and_destination_of_the_instruction_are_told_apart():
+    from embodied_collab.planner.config_planner import PlannerConfig
+
+    tok = PlanTokenizer()
+    model = build_model(PlannerConfig(n_layer=1, n_head=2, n_embd=32), tok)
+    text = ("instruction: Move the red apple from the shelf in the hallway onto the shelf in the "
+            "bedroom. hallway explored: shelf_1 [large red apple_2] bedroom unexplored: shelf_2; "
+            "bed_1 robot: at start in hallway, holding nothing")
+    ids = torch.tensor([tok.encode(text)])
+    acts = ["navigate shelf_1", "navigate shelf_2", "navigate bed_1"]
+    table = torch.tensor([tok.encode_action(a) for a in acts])
+    hidden, trimmed, _ = model.encode(ids)
+    _, _, weights, count = model.mentions(hidden, trimmed, table)
+    g = model.grounding(trimmed, table, weights, count)[0]
+    assert g[:, 8].tolist() == [1.0, 0.0, 0.0]  # listed in the source room
+    assert g[:, 9].tolist() == [0.0, 1.0, 1.0]  # listed in the destination room
+    assert g[:, 10].tolist() == [1.0, 1.0, 0.0] and g[:, 11].tolist() == [1.0, 1.0, 0.0]
