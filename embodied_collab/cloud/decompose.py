@@ -124,7 +124,7 @@ class Decomposer:
     def _validate(self, data: Any, world: World, instruction: str):
         steps, errors = validate_plan(data, world, max_steps=self.cfg.max_steps)
         if not errors:
-            errors = check_complete(instruction, steps)
+            errors = check_complete(instruction, steps, holding=world.robot.holding is not None)
         return steps, errors
 
     def decompose(

@@ -86,10 +86,11 @@ def plan_grammar(
         get = '(navigate-step ",")? pick-step'
         if "search" in skills:
             get = f'({get} | search-step "," pick-step)'
-        body = get
+        # re-planning while already holding the object: only the delivery is left
+        body = "" if kind == "deliver" and world.robot.holding is not None else get
         if kind == "deliver":
             put = 'navigate-step "," ' + ('(open-step ",")? ' if "open" in skills else "")
-            body += ' "," ' + put + "place-step"
+            body += (' "," ' if body else "") + put + "place-step"
         if "say" in skills and {"tell", "say", "let"} & _words(instruction):
             body += ' ("," say-step)?'
         lines = ['root ::= "{\\"steps\\":[" ' + body + ' "]}"']

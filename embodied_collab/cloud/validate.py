@@ -444,16 +444,20 @@ def instruction_kind(instruction: str) -> str | None:
     return None
 
 
-def check_complete(instruction: str, steps: list[Step]) -> list[str]:
+def check_complete(instruction: str, steps: list[Step], *, holding: bool = False) -> list[str]:
     """Errors when the plan obviously stops short of what the instruction asks.
 
     An instruction that asks to put/bring/move an object somewhere needs a ``pick`` followed
-    later by a ``place``; one that asks to pick up or get an object needs a ``pick``.
+    later by a ``place`` (only the ``place`` when the robot already ``holding`` something, as
+    when re-planning mid-mission); one that asks to pick up or get an object needs a ``pick``.
     """
     kind = instruction_kind(instruction)
     skills = [s.skill for s in steps]
     last_pick = max((i for i, k in enumerate(skills) if k == "pick"), default=-1)
-    if kind == "deliver":
+    if kind == "deliver" and holding:
+        if "place" not in skills:
+            return ["the robot holds the object: navigate to the destination and place it"]
+    elif kind == "deliver":
         if last_pick < 0:
             return ["the instruction asks to move an object, but the plan never picks it up"]
         if "place" not in skills[last_pick:]:

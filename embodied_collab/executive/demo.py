@@ -39,6 +39,7 @@ class DemoOptions:
     timeout_s: float = 300.0
     probe_timeout_s: float = 1.0
     navigation: str = "control"
+    warmup_s: float = 180.0
     perception: str = "camera"
 
     def __post_init__(self) -> None:
@@ -99,6 +100,32 @@ def _hear(opts: DemoOptions, task: Any) -> tuple[str, dict[str, float], str]:
     if not res.text.strip():
         raise InvalidInputError("no speech was recognised in the audio")
     return res.text, timings, source
+
+
+def _warm_up(base_url: str, task: Any, deadline_s: float, say: Any) -> None:
+    """One plan for an unrelated instruction before the mission starts.
+
+    The llama.cpp server keeps the fixed part of the prompt (system prompt and worked examples,
+    ~450 tokens) in its cache, so the mission's decisions only pay for their own few tokens;
+    without this, the first cloud decision pays for the whole prompt on a 2-core CPU and misses
+    its deadline (and a timed-out request keeps the single-slot server busy).
+    """
+    from embodied_collab.cloud.client import ChatClient
+    from embodied_collab.cloud.config_cloud import CloudConfig
+    from embodied_collab.cloud.decompose import Decomposer
+    from embodied_collab.errors import EmbodiedCollabError
+
+    world = task.world()
+    obj = world.objects[0]
+    say(f"warming up the cloud model (bounded by {deadline_s:.0f} s)")
+    t0 = time.monotonic()
+    cfg = CloudConfig(deadline_s=deadline_s, repair_rounds=0)
+    try:
+        Decomposer(ChatClient(cfg, base_url=base_url), cfg).decompose(
+            f"Pick up the {obj.describe()}.", world, raise_on_invalid=False)
+        say(f"cloud model warm in {time.monotonic() - t0:.1f} s")
+    except EmbodiedCollabError as exc:
+        logger.warning("cloud warm-up failed after %.1f s: %s", time.monotonic() - t0, exc)
 
 
 def _outage_thread(proxy: Any, outages: list[tuple[float, float]], t_start: float,
@@ -168,7 +195,11 @@ def run_demo(opts: DemoOptions, progress: Any = None) -> tuple[dict[str, Any], s
             try:
                 from embodied_collab.ros.host import GraphHost
 
-                host = GraphHost("sim", overrides={"sim": {"world_seed": opts.seed}})
+                # a slow camera stream: the mission's perception renders its own frames, and
+                # the LLM server needs the CPU more than a 30 Hz video nobody watches
+                host = GraphHost("sim", overrides={"sim": {
+                    "world_seed": opts.seed, "camera_rate_hz": 2.0,
+                    "camera_width": 160, "camera_height": 120}})
                 host.start()
                 stack.callback(host.shutdown)
                 sim = host.node("sim").sim
@@ -177,8 +208,12 @@ def run_demo(opts: DemoOptions, progress: Any = None) -> tuple[dict[str, Any], s
             except DependencyNotInstalled as exc:
                 logger.warning("running without the ROS graph: %s", exc)
         say("starting the local cloud LLM server")
-        server = LocalServer(CloudConfig(), log_path=out_dir / "llm_server.log").start()
+        # one server thread: on 2 cores shared with the robot's own work, a second thread
+        # makes generation slower, not faster (measured, docs/benchmarks/cloud.md)
+        server = LocalServer(CloudConfig(local_n_threads=1),
+                             log_path=out_dir / "llm_server.log").start()
         stack.callback(server.stop)
+        _warm_up(server.base_url, task, opts.warmup_s, say)
         proxy = FaultProxy(("127.0.0.1", server.port)).start()
         stack.callback(proxy.stop)
         link_cfg = LinkConfig(probe_timeout_s=opts.probe_timeout_s)

@@ -127,3 +127,27 @@ def test_fetch_plan_must_not_put_the_object_down(task):
     assert instruction_kind("Wait here.") is None
     assert any("do not place" in e for e in check_complete("Get the purple ball.", steps))
     assert check_complete("Bring the purple ball to the shelf.", steps) == []
+
+
+def test_replanning_while_holding_needs_only_the_delivery():
+    """Mid-mission, with the object in hand, the grammar and the completeness check ask only
+    for navigate (+ open) + place."""
+    from embodied_collab.cloud.grammar import plan_grammar
+    from embodied_collab.cloud.validate import Step, check_complete
+    from embodied_collab.sim.generate import generate_task
+
+    task = generate_task(0, "multi_step")
+    world = task.world()
+    free = plan_grammar(world, task.instruction)
+    world.robot.holding = task.goal.object
+    obj = world.object_by_id(task.goal.object)
+    obj.relation, obj.support = "held", None
+    held = plan_grammar(world, task.instruction)
+    root_free = next(line for line in free.splitlines() if line.startswith("root ::="))
+    root_held = next(line for line in held.splitlines() if line.startswith("root ::="))
+    assert "pick-step" in root_free and "pick-step" not in root_held
+    assert "place-step" in root_held
+    place = [Step("navigate", {"target": task.goal.target}),
+             Step("place", {"target": task.goal.target})]
+    assert check_complete(task.instruction, place, holding=True) == []
+    assert check_complete(task.instruction, place, holding=False)  # a fresh plan must pick
