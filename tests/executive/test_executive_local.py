@@ -110,7 +110,7 @@ def test_motion_is_not_a_teleport(tmp_path):
     out = robot.execute(first, threading.Event())
     wall = time.monotonic() - t0
     length = sum(((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
-                 for a, b in zip(out.path, out.path[1:]))
+                 for a, b in zip(out.path, out.path[1:], strict=False))
     assert out.ok and len(poses) > 5
     assert out.duration_s == pytest.approx(length / cfg.robot_speed_mps, rel=1e-6)
     assert wall >= 0.8 * out.duration_s / cfg.time_scale
