@@ -34,6 +34,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-name", help="model name sent to the server")
     p.add_argument("--deadline", type=float, help="deadline of one LLM call, seconds")
     p.add_argument("--threads", type=int, help="CPU threads of the embedded server")
+    p.add_argument("--repair-rounds", type=int, help="repair rounds (default from config)")
+    p.add_argument(
+        "--response-format", choices=RESPONSE_FORMATS, help="how JSON is requested (default auto)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def register(
@@ -55,11 +60,6 @@ def register(
     )
     plan.add_argument("--world-seed", type=int, default=0, help="generated world when no --world")
     plan.add_argument("--no-privacy", action="store_true", help="send the instruction unredacted")
-    plan.add_argument("--repair-rounds", type=int, help="repair rounds (default from config)")
-    plan.add_argument(
-        "--response-format", choices=RESPONSE_FORMATS, help="how JSON is requested (default auto)"
-    )
-    plan.add_argument("--json", action="store_true", help="print JSON")
     _add_common(plan)
     plan.set_defaults(func=_plan)
 
@@ -67,11 +67,6 @@ def register(
     bench.add_argument("--n", type=int, default=40, help="number of generated tasks (default 40)")
     bench.add_argument("--n-pii", type=int, default=1000, help="generated commands for privacy")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--repair-rounds", type=int, help="repair rounds (default from config)")
-    bench.add_argument(
-        "--response-format", choices=RESPONSE_FORMATS, help="how JSON is requested (default auto)"
-    )
-    bench.add_argument("--json", action="store_true", help="print JSON")
     _add_common(bench)
     bench.set_defaults(func=_bench)
 
