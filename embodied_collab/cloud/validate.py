@@ -59,36 +59,6 @@ def visible_object_ids(world: World) -> list[str]:
     return [o.id for o in world.visible_objects()]
 
 
-def plan_schema() -> dict[str, Any]:
-    """JSON schema of ``{"steps": [{"skill": <allowed skill>, "args": {...}}]}``.
-
-    Servers with grammar-constrained decoding then cannot emit a skill outside the allow-list.
-    The schema is kept small on purpose: per-skill variants with enums of every world id made
-    llama.cpp's grammar sampling ~20x slower here, and so did ``minItems``/``maxItems`` (the
-    grammar unrolls bounded repetition). The validator checks everything afterwards.
-    """
-    return {
-        "type": "object",
-        "properties": {
-            "steps": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "skill": {"type": "string", "enum": list(SKILL_ARGS)},
-                        "args": {
-                            "type": "object",
-                            "additionalProperties": {"type": ["string", "number"]},
-                        },
-                    },
-                    "required": ["skill", "args"],
-                },
-            }
-        },
-        "required": ["steps"],
-    }
-
-
 def parse_description(text: str) -> dict[str, str] | None:
     """``"small red cup"`` -> ``{"size": "small", "colour": "red", "category": "cup"}``.
 
