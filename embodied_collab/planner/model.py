@@ -32,9 +32,11 @@ CHECKPOINT_VERSION = 1
 #: Model-shape fields of :class:`PlannerConfig` stored in a checkpoint.
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "max_tokens", "dropout")
 #: Token-id sets of the tokenizer (:meth:`PlanTokenizer.special_sets`) the grounding reads.
-SPECIAL_ROWS = ("boundary", "content", "rooms", "furniture", "objects", "numbers")
+SPECIAL_ROWS = ("boundary", "content", "rooms", "furniture", "objects", "numbers", "sizes")
 #: Instruction-grounding features per candidate action (see :meth:`PlannerLM.grounding`).
-N_GROUND = 12
+N_GROUND = 20
+#: The first generation's feature count (checkpoints store theirs as ``ground.weight``'s width).
+N_GROUND_V1 = 12
 
 
 class PlannerLM(nn.Module):
@@ -47,8 +49,10 @@ class PlannerLM(nn.Module):
 
     def __init__(self, *, vocab_size: int, n_layer: int, n_head: int, n_embd: int,
                  max_tokens: int, dropout: float = 0.0,
-                 special: dict[str, list[int]] | None = None) -> None:
+                 special: dict[str, list[int]] | None = None, n_ground: int = N_GROUND) -> None:
         super().__init__()
+        if n_ground not in (N_GROUND_V1, N_GROUND):
+            raise ValueError(f"n_ground must be {N_GROUND_V1} or {N_GROUND}, got {n_ground}")
         from transformers import GPT2Config, GPT2Model
 
         gcfg = GPT2Config(
@@ -74,7 +78,10 @@ class PlannerLM(nn.Module):
         self.register_buffer("special_mask", vec, persistent=False)
         marks = list(special.get("marks", []))
         self.marks = marks if len(marks) == 10 else [-1] * 10  # see PlanTokenizer.special_sets
-        self.ground = nn.Linear(N_GROUND, n_embd)
+        marks2 = list(special.get("marks2", []))
+        self.marks2 = marks2 if len(marks2) == 7 else [-1] * 7
+        self.n_ground = n_ground
+        self.ground = nn.Linear(n_ground, n_embd)
         self.value_head = nn.Sequential(nn.Linear(n_embd, n_embd), nn.Tanh(), nn.Linear(n_embd, 1))
 
     def n_parameters(self) -> int:
@@ -123,7 +130,7 @@ class PlannerLM(nn.Module):
         instruction's source span ("from ... to|and|onto|into") / elsewhere in it (the
         destination); [10, 11] likewise its category. Words after "not" count as unnamed."""
         b, t = ids.shape
-        boundary, content, rooms, furn, objs, nums = self.special_mask
+        boundary, content, rooms, furn, objs, nums = self.special_mask[:6]
         not_id, robot_id, at_id, open_id, close_id, from_id, *ends = self.marks
         pos = torch.arange(t, device=ids.device).expand(b, t)
         is_b = boundary[ids]
@@ -185,8 +192,80 @@ class PlannerLM(nn.Module):
         struct = torch.cat([contains, at_here.unsqueeze(-1).float(),
                             owner_here.unsqueeze(-1).float()], -1)  # (B, T, 4)
         struct_max = (weights.unsqueeze(-1) * struct.unsqueeze(1)).amax(-2)  # (B, A, 4)
-        return torch.cat([f_cat.unsqueeze(-1), pooled[..., :3], struct_max, pooled[..., 3:],
-                          f_span], -1)
+        out = torch.cat([f_cat.unsqueeze(-1), pooled[..., :3], struct_max, pooled[..., 3:],
+                         f_span], -1)
+        if self.n_ground == N_GROUND_V1:
+            return out
+        return torch.cat([out, self._search_features(
+            ids, weights, pos=pos, first=first, named=named, instr=instr, room_pos=room_pos,
+            shifted=shifted, is_robot=is_robot, rp=rp, depth=depth)], -1)
+
+    def _search_features(self, ids, weights, *, pos, first, named, instr, room_pos, shifted,
+                         is_robot, rp, depth) -> torch.Tensor:
+        """(B, A, 8) features for search and attribute tasks (the mention's own state comes
+        after it in the text, which a causal model cannot see from the mention): [12] the
+        container is closed; [13] its room is explored; [14] its room is the robot's room;
+        [15] its room shares a door with the robot's room; [16] an observed object matches the
+        instruction's description (category, colour, and size if one is named) (the same for
+        every action); [17] this object matches it, or this furniture lists one that does;
+        [18] the robot holds a matching object; [19] the robot holds something."""
+        b, t = ids.shape
+        rooms, objs, nums, sizes = (self.special_mask[i] for i in (2, 4, 5, 6))
+        closed_id, explored_id, doors_id, dash_id, in_id, holding_id, nothing_id = self.marks2
+        p1, p2, p3 = shifted(1), shifted(2), shifted(3)
+        is_doors = ids == doors_id
+        doors_pos = torch.where(is_doors.any(1), is_doors.float().argmax(1),
+                                torch.full_like(ids[:, 0], t))
+        in_graph = (pos >= (first - 1).unsqueeze(1)) & (pos < doors_pos.unsqueeze(1))
+        # the scene graph's own mention of each entity (rooms: their line's first word)
+        gw = weights * in_graph.unsqueeze(1).float()
+        gcount = gw.sum(-1, keepdim=True).clamp(min=1.0)
+        room_ids = ids.gather(1, room_pos)
+        nxt = torch.cat([ids[:, 1:], torch.zeros_like(ids[:, :1])], 1)
+        is_closed = nxt == closed_id
+        explored = ids.gather(1, (room_pos + 1).clamp(max=t - 1)) == explored_id
+        # the robot's room: the room word after "robot : at ... in"
+        after_robot = (pos > rp) & is_robot.any(1, keepdim=True)
+        cand = after_robot & (p1 == in_id) & rooms[ids]
+        robot_room = torch.where(cand.any(1), ids.gather(1, cand.float().argmax(1, keepdim=True))
+                                 .squeeze(1), torch.zeros_like(ids[:, 0]))
+        same_room = (room_ids == robot_room.unsqueeze(1)) & (robot_room.unsqueeze(1) > 0)
+        # doors "a-b": the rooms next to the robot's
+        dash = (ids == dash_id) & (pos > doors_pos.unsqueeze(1)) & rooms[p1] & rooms[nxt]
+        rr = robot_room.unsqueeze(1)
+        adj = torch.zeros(b, self.special_mask.shape[1], dtype=torch.bool, device=ids.device)
+        left, right = dash & (p1 == rr), dash & (nxt == rr)
+        zero = torch.zeros_like(ids)
+        adj.scatter_(1, torch.where(left, nxt, zero), left)  # only column 0 gets False
+        adj.scatter_(1, torch.where(right, p1, zero), right)
+        adj[:, 0] = False
+        next_room = adj.gather(1, room_ids)
+        per_pos = torch.stack([is_closed, explored, same_room, next_room], -1).float()
+        place = (gw @ per_pos) / gcount  # (B, A, 4)
+        # objects matching the description: category, colour, size (if the instruction has one)
+        has_size = (instr & sizes[ids]).any(1, keepdim=True)
+        is_obj = objs[p1] & nums[ids]
+        match = is_obj & named.gather(1, p1) & named.gather(1, p2) & (
+            named.gather(1, p3) | ~has_size)
+        listed = match & (depth > 0) & in_graph
+        seen = listed.any(1).float()  # (B,)
+        owner_f = torch.zeros(b, t, dtype=torch.float, device=ids.device)
+        # furniture listing a match: the last furniture id before a listed match
+        fnum = self.special_mask[3][p1] & nums[ids]
+        owner = torch.where(fnum, pos, torch.zeros_like(pos)).cummax(1).values
+        owner_f.scatter_reduce_(1, owner, listed.float(), reduce="amax")
+        own_or_self = torch.maximum(owner_f, listed.float())
+        f_match = (gw * own_or_self.unsqueeze(1)).amax(-1)  # (B, A)
+        hold_pos = after_robot & (ids == holding_id)
+        holds_any = (hold_pos & (nxt != nothing_id)).any(1).float()
+        holds_match = (after_robot & match).any(1).float()
+        a = weights.shape[1]
+
+        def every(v: torch.Tensor) -> torch.Tensor:
+            return v.view(b, 1, 1).expand(b, a, 1)
+
+        return torch.cat([place, every(seen), f_match.unsqueeze(-1), every(holds_match),
+                          every(holds_any)], -1)
 
     def forward(self, ids: torch.Tensor, action_tokens: torch.Tensor,
                 action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,11 +289,13 @@ class PlannerLM(nn.Module):
         return logits, self.value_head(s).squeeze(-1)
 
 
-def build_model(cfg: PlannerConfig, tokenizer: PlanTokenizer) -> PlannerLM:
-    """A freshly initialised :class:`PlannerLM` sized by ``cfg``."""
+def build_model(cfg: PlannerConfig, tokenizer: PlanTokenizer,
+                n_ground: int = N_GROUND) -> PlannerLM:
+    """A freshly initialised :class:`PlannerLM` sized by ``cfg`` (``n_ground``: grounding
+    features; :data:`N_GROUND_V1` reads checkpoints of the first feature set)."""
     return PlannerLM(vocab_size=len(tokenizer), n_layer=cfg.n_layer, n_head=cfg.n_head,
                      n_embd=cfg.n_embd, max_tokens=cfg.max_tokens, dropout=cfg.dropout,
-                     special=tokenizer.special_sets())
+                     special=tokenizer.special_sets(), n_ground=n_ground)
 
 
 def save_checkpoint(path: str | Path, model: PlannerLM, tokenizer: PlanTokenizer,
@@ -260,10 +341,11 @@ def load_checkpoint(path: str | Path) -> tuple[PlannerLM, PlanTokenizer, Planner
                                path=str(path), json_path="$.version")
     cfg = config_from_dict(PlannerConfig, doc.get("config"), source=str(path))
     tokenizer = PlanTokenizer.from_dict(doc.get("tokenizer"), source=str(path))
-    model = build_model(cfg, tokenizer)
     try:
+        n_ground = int(doc["state_dict"]["ground.weight"].shape[1])
+        model = build_model(cfg, tokenizer, n_ground=n_ground)
         model.load_state_dict(doc["state_dict"])
-    except (KeyError, RuntimeError, TypeError) as exc:
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InvalidFileError(f"weights do not match the model: {str(exc)[:300]}",
                                path=str(path), json_path="$.state_dict") from None
     model.eval()

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import gymnasium as gym
 
 from embodied_collab.errors import LinkUnavailable
+from embodied_collab.sim.planning_episode import MAX_ROOMS
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +35,21 @@ class OracleTeacher:
     the robot stands if it can, else ``navigate`` to a surface in the same room. States with no
     sensible label (e.g. the destination was opened although the goal is "on" it) get
     ``None``: the caller executes the student's action and learns nothing there.
+
+    With ``explore`` (the default) the teacher does not use what the student cannot know:
+    while the target object is unobserved and the instruction does not say where it is (search
+    and attribute tasks), the label is the nearest search step, as the student could take it:
+    ``open`` the closed container the robot stands at, else ``navigate`` to the nearest closed
+    container or unexplored room (never the destination). Labels that need hidden knowledge (walking straight to the
+    container a hidden object is in) cannot be learnt from the text and teach the student to
+    guess.
     """
 
     name = "oracle"
 
-    def __init__(self) -> None:
+    def __init__(self, *, explore: bool = True) -> None:
         self._policy = None
+        self.explore = explore
 
     def act(self, env: gym.Env, info: dict[str, Any]) -> int | None:
         from embodied_collab.errors import InvalidInputError
@@ -48,6 +58,10 @@ class OracleTeacher:
         base = env.unwrapped
         if self._policy is None:
             self._policy = OraclePolicy()
+        if self.explore:
+            step = search_step(base)
+            if step is not None:
+                return step
         try:
             return int(self._policy(base))
         except InvalidInputError:
@@ -159,6 +173,45 @@ class LLMTeacher:
         candidates = [s for i, s in enumerate(slots) if s and (mask is None or mask[i])]
         choice = self.choose(info["text"], candidates or [s for s in slots if s])
         return encode_or_invalid(env, choice)
+
+
+def search_step(base) -> int | None:
+    """The next search action of a planning env whose target is unobserved and not located by
+    the instruction, using only what the robot has observed; ``None`` when no search is
+    needed (or the robot holds something)."""
+    from embodied_collab.sim.catalog import display_name
+
+    ep = base.episode
+    goal = ep.task.goal
+    world = ep.world
+    if goal is None or world.robot.holding is not None or goal.object in ep.scene.observed:
+        return None
+    obj = world.object_by_id(goal.object)
+    if obj.support is not None:
+        src = world.furniture_by_id(obj.support)
+        phrase = f"{src.name} in the {display_name(world.room(src.room).type)}"
+        if phrase.lower() in ep.task.instruction.lower() and src.id != goal.target:
+            return None  # the instruction says where it is: the oracle's way is observable
+    codec = base.codec
+    fp = ep.furniture_place
+    # the destination is never searched: the target does not start there, and opening it
+    # would spoil placing "on" it
+    dest = codec.furn_slot.get(goal.target, -1) if goal.target else -1
+    if fp >= 0 and fp != dest and ep.places.container[fp] and not ep.open[fp]:
+        return int(codec.encode(f"open {codec.furniture[fp]}"))
+    row = ep.places.dist_rows[ep.place]
+    best, best_d = None, float("inf")
+    for i, fid in enumerate(codec.furniture):
+        if i != dest and ep.places.container[i] and not ep.open[i]:
+            d = row[1 + MAX_ROOMS + i]
+            if d < best_d:
+                best, best_d = f"navigate {fid}", d
+    for i, rid in enumerate(codec.rooms):
+        if not ep.explored[i]:
+            d = row[1 + i]
+            if d < best_d:
+                best, best_d = f"navigate {rid}", d
+    return None if best is None else int(codec.encode(best))
 
 
 def encode_or_invalid(env: gym.Env, action: str | None) -> int | str:

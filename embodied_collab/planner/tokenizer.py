@@ -129,6 +129,10 @@ class PlanTokenizer:
             # single tokens, in this order: not robot at [ ] from to and onto into
             "marks": self.ids_of(["not", "robot", "at", "[", "]", "from", "to", "and", "onto",
                                   "into"]),
+            "sizes": self.ids_of(list(catalog.SIZES)),
+            # single tokens, in this order: closed explored doors - in holding nothing
+            "marks2": self.ids_of(["closed", "explored", "doors", "-", "in", "holding",
+                                   "nothing"]),
         }
 
     def encode(self, text: str, max_tokens: int | None = None, head: int = 48) -> list[int]:
