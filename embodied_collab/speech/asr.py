@@ -31,12 +31,15 @@ _MAX_PROMPT_TOKENS = 200
 
 @dataclass
 class Transcript:
-    """ASR output: the best text, the n-best list ``(text, log-prob score)``, decode time."""
+    """ASR output: the best text, the n-best list ``(text, log-prob score)``, decode time, and
+    the encoder output (``encoded``, frames ``frames``) that :meth:`Transcriber.score` reuses."""
 
     text: str
     hypotheses: list[tuple[str, float]] = field(default_factory=list)
     decode_s: float = 0.0
     audio_s: float = 0.0
+    encoded: np.ndarray | None = field(default=None, repr=False, compare=False)
+    frames: int = 0
 
 
 def resolve_model(model: str) -> Path:
@@ -122,7 +125,7 @@ class Transcriber:
         padded[: audio.size] = audio
         feats = self.model.feature_extractor(padded, padding=0)[:, : seconds * _FRAMES_PER_S]
         feats = np.ascontiguousarray(feats[None], dtype=np.float32)
-        enc = self.model.model.encode(ctranslate2.StorageView.from_array(feats), to_cpu=False)
+        enc = self.model.model.encode(ctranslate2.StorageView.from_array(feats), to_cpu=True)
         prompt_ids = self._prompt_tokens(prompt)
         budget = int(8 * max(audio_s, 0.5) + 12)
         res = self.model.model.generate(
@@ -137,7 +140,36 @@ class Transcriber:
             hyps.append((trim_repetition(text), float(score)))
         hyps.sort(key=lambda h: -h[1])
         text = hyps[0][0] if hyps else ""
-        return Transcript(text, hyps, time.perf_counter() - t0, audio_s)
+        return Transcript(text, hyps, time.perf_counter() - t0, audio_s,
+                          encoded=np.asarray(enc), frames=seconds * _FRAMES_PER_S)
+
+    def score(self, transcript: Transcript, texts: list[str]) -> list[float]:
+        """Forced decoding: the mean log-probability per token of each of ``texts`` given the
+        audio of ``transcript`` (its encoder output is reused; no prompt, so candidates are
+        judged by the sound alone). Higher is more likely; comparable across ``texts``.
+
+        Raises:
+            ValueError: ``transcript`` was not made by :meth:`transcribe` (no encoder output).
+        """
+        import ctranslate2
+
+        if transcript.encoded is None:
+            raise ValueError("score needs a transcript from Transcriber.transcribe "
+                             "(it holds the encoder output)")
+        texts = [t.strip() for t in texts]
+        out = [float("-inf")] * len(texts)
+        idx = [i for i, t in enumerate(texts) if t]
+        if not idx:
+            return out
+        tokens = [self.tokenizer.encode(" " + texts[i]) for i in idx]
+        enc = np.repeat(transcript.encoded, len(idx), axis=0)
+        start = list(self.tokenizer.sot_sequence) + [self.tokenizer.no_timestamps]
+        res = self.model.model.align(ctranslate2.StorageView.from_array(enc), start, tokens,
+                                     [transcript.frames] * len(idx))
+        for i, r in zip(idx, res, strict=True):
+            probs = np.clip(np.asarray(r.text_token_probs, np.float64), 1e-12, 1.0)
+            out[i] = float(np.mean(np.log(probs))) if probs.size else float("-inf")
+        return out
 
     def transcribe_plain(self, audio: np.ndarray, beam_size: int = 5) -> Transcript:
         """Plain faster-whisper (beam 5, no prompt, no VAD, 30 s window): the baseline."""

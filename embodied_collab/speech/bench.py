@@ -3,20 +3,25 @@ our streaming pipeline against plain faster-whisper measured in the same run."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from embodied_collab.errors import InvalidInputError
 from embodied_collab.speech.audio import SAMPLE_RATE, add_noise
 from embodied_collab.speech.config_speech import SpeechConfig
 from embodied_collab.speech.grounding import Grounder
 from embodied_collab.speech.synth import (
     Command,
     Synthesizer,
+    Voice,
     available_voices,
     generate_commands,
     task_commands,
@@ -28,6 +33,70 @@ logger = logging.getLogger(__name__)
 #: Noise conditions: None is clean, numbers are SNR in dB.
 CONDITIONS: tuple[float | None, ...] = (None, 20.0, 10.0)
 _LEAD_S, _TAIL_S, _CHUNK = 0.5, 0.8, 1024
+
+
+def audio_cache_dir() -> Path:
+    """Where synthesized benchmark speech is kept: ``<model cache>/speech_bench``."""
+    from embodied_collab.assets import cache_root
+
+    return cache_root() / "speech_bench"
+
+
+def cached_speech(synth: Synthesizer, text: str, voice: Voice, seed: int,
+                  cache_dir: Path | None = None) -> np.ndarray:
+    """``synth.speak(text, voice, seed)``, kept on disk keyed by text, voice and seed, so
+    repeated benchmark runs (and runs on a subset) do not synthesize again."""
+    key = hashlib.sha1(repr((text, voice.backend, voice.voice, voice.speed, seed, 1))
+                       .encode()).hexdigest()[:20]
+    path = (cache_dir or audio_cache_dir()) / f"{key}.npy"
+    if path.is_file():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            logger.warning("unreadable cached speech %s; synthesizing again", path)
+    audio = synth.speak(text, voice, seed=seed).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{key}.{time.monotonic_ns()}.tmp.npy"
+    np.save(tmp, audio)
+    tmp.replace(path)
+    return audio
+
+
+def bench_jobs(n_commands: int, seed: int) -> list[tuple[int, Command, float | None]]:
+    """The benchmark's utterances in order: ``(command index, command, SNR or None)``.
+    An utterance's position in this list is its id (``--only``, ``failures[].utterance``)."""
+    n_tasks = n_commands // 3
+    templ = generate_commands(n_commands - n_tasks, seed)
+    tasks = task_commands(n_tasks, seed)
+    commands: list[Command] = []
+    for j, c in enumerate(templ):  # interleave: template, task, template, task, ...
+        commands += [c] + ([tasks[j]] if j < len(tasks) else [])
+    return [(i, c, snr) for i, c in enumerate(commands) for snr in CONDITIONS]
+
+
+def bench_audio(jobs: list[tuple[int, Command, float | None]], voices: list[Voice], seed: int,
+                synth: Synthesizer | None = None, cache_dir: Path | None = None
+                ) -> list[tuple[np.ndarray, float, float, Voice]]:
+    """``(audio with lead/tail silence and noise, true end of speech in s, seconds of
+    synthesized speech, voice)`` per job.
+
+    Noise comes from one generator seeded with ``seed`` and drawn in job order, so a subset
+    run hears exactly the audio the full run heard.
+    """
+    synth = synth or Synthesizer()
+    rng = np.random.default_rng(seed)
+    lead, tail = int(_LEAD_S * SAMPLE_RATE), int(_TAIL_S * SAMPLE_RATE)
+    out = []
+    for i, cmd, snr in jobs:
+        voice = voices[i % len(voices)]
+        speech = cached_speech(synth, cmd.text, voice, i, cache_dir)
+        audio = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(tail, np.float32)])
+        if snr is not None:
+            audio = add_noise(audio, snr, rng, kind=("pink", "babble", "white")[i % 3])
+        voiced = np.nonzero(np.abs(speech) > 0.01 * np.max(np.abs(speech)))[0]
+        speech_end_s = (lead + (voiced[-1] + 1 if voiced.size else speech.size)) / SAMPLE_RATE
+        out.append((audio, speech_end_s, speech.size / SAMPLE_RATE, voice))
+    return out
 
 
 def word_errors(ref: str, hyp: str) -> tuple[int, int]:
@@ -65,7 +134,7 @@ def _acc(errs: list[tuple[int, int]]) -> float:
 
 def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = None,
               baseline: bool = True, config: SpeechConfig | None = None,
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool = True, only: Sequence[int] | None = None) -> dict[str, Any]:
     """Run the benchmark and return the JSON-ready results.
 
     Every command is spoken by one voice (round robin over the available voices) and played
@@ -73,6 +142,10 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
     streaming pipeline in 64 ms chunks. Latency is from the true end of speech (last voiced
     sample of the clean synthesis) to the intent being ready: the end-of-speech wait plus the
     compute after it.
+
+    ``only`` runs just those utterance ids (positions in :func:`bench_jobs`; e.g. the
+    ``hard_utterances`` of an earlier run) on exactly the audio the full run used.
+    Synthesized speech is cached on disk (:func:`cached_speech`).
     """
     import torch
     from tqdm import tqdm
@@ -85,49 +158,42 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
     pipe.warm_up()
     plain_grounder = Grounder(None, replace(config), pipe.grounder.embedder)
     voices = available_voices()
-    synth = Synthesizer()
-    n_tasks = n_commands // 3
-    templ = generate_commands(n_commands - n_tasks, seed)
-    tasks = task_commands(n_tasks, seed)
-    commands: list[Command] = []
-    for j, c in enumerate(templ):  # interleave: template, task, template, task, ...
-        commands += [c] + ([tasks[j]] if j < len(tasks) else [])
-    jobs = [(i, c, snr) for i, c in enumerate(commands) for snr in CONDITIONS]
+    all_jobs = bench_jobs(n_commands, seed)
+    ids = list(range(len(all_jobs)))
     if limit is not None:
-        jobs = jobs[:limit]
-    rng = np.random.default_rng(seed)
+        ids = ids[:limit]
+    if only is not None:
+        bad = [k for k in only if not 0 <= k < len(all_jobs)]
+        if bad:
+            raise InvalidInputError(f"utterance ids {bad} are outside this benchmark "
+                                    f"(0..{len(all_jobs) - 1} for --commands {n_commands})")
+        ids = [k for k in ids if k in set(only)]
+    audios = bench_audio(all_jobs[:max(ids) + 1] if ids else [], voices, seed)
+    jobs = [(k, *all_jobs[k]) for k in ids]
     errs: dict[Any, list] = defaultdict(list)
     base_errs: dict[Any, list] = defaultdict(list)
     per_voice: dict[str, list] = defaultdict(list)
     lat, lat3, lat_stop, base_lat, waits, asr_s = [], [], [], [], [], []
     intents_ok = base_intents_ok = 0
-    splits = ask_backs = false_asks = 0
+    splits = ask_backs = false_asks = rescored = 0
     compute_s = base_compute_s = audio_total = 0.0
     failures: list[dict[str, Any]] = []
-    cache: dict[int, np.ndarray] = {}
+    hard: list[int] = []
     world_set = False
-    for i, cmd, snr in tqdm(jobs, desc="bench speech", disable=not progress, unit="utt"):
-        voice = voices[i % len(voices)]
-        if i not in cache:
-            cache = {i: synth.speak(cmd.text, voice, seed=i)}
-        speech = cache[i]
-        lead, tail = int(_LEAD_S * SAMPLE_RATE), int(_TAIL_S * SAMPLE_RATE)
-        audio = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(tail, np.float32)])
-        if snr is not None:
-            audio = add_noise(audio, snr, rng, kind=("pink", "babble", "white")[i % 3])
-        voiced = np.nonzero(np.abs(speech) > 0.01 * np.max(np.abs(speech)))[0]
-        speech_end_s = (lead + (voiced[-1] + 1 if voiced.size else speech.size)) / SAMPLE_RATE
+    for k, _, cmd, snr in tqdm(jobs, desc="bench speech", disable=not progress, unit="utt"):
+        audio, speech_end_s, speech_s, voice = audios[k]
         audio_total += audio.size / SAMPLE_RATE
 
         if cmd.world is not None or world_set:
             pipe.set_world(cmd.world)  # the task's world biases decoding and grounds ids
             world_set = cmd.world is not None
         t0 = time.perf_counter()
-        chunks = [audio[k:k + _CHUNK] for k in range(0, audio.size, _CHUNK)]
+        chunks = [audio[o:o + _CHUNK] for o in range(0, audio.size, _CHUNK)]
         results = list(pipe.listen(chunks))
         compute_s += time.perf_counter() - t0
         text = " ".join(r.text for r in results)
         splits += len(results) > 1
+        rescored += any(r.timings.get("rescored") for r in results)
         e = word_errors(cmd.text, text)
         errs[snr].append(e)
         per_voice[voice.name].append(e)
@@ -140,7 +206,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
             lat.append(latency)
             if cmd.kind != "task":
                 lat_stop.append(latency)
-            elif 2.5 <= speech.size / SAMPLE_RATE <= 3.5:
+            elif 2.5 <= speech_s <= 3.5:
                 lat3.append(latency)
             ok = intent_matches(cmd, main.intent) and main.intent.ask_back is None
             ask_backs += main.intent.ask_back is not None
@@ -148,8 +214,11 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         else:
             ok = False
         intents_ok += ok
+        if not ok or e[0] or (results and main.intent.confidence < 0.8):
+            hard.append(k)  # failing or near-failing: the set to iterate on (--only)
         if not ok or e[0]:
-            failures.append({"ref": cmd.text, "hyp": text, "voice": voice.name, "snr": snr,
+            failures.append({"utterance": k, "ref": cmd.text, "hyp": text, "voice": voice.name,
+                             "snr": snr, "asr": " ".join(r.raw_text for r in results),
                              "intent_ok": bool(ok), "expected": dict(cmd.slots),
                              "intent": results[-1].intent.to_dict() if results else None})
         if baseline:
@@ -174,9 +243,10 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         "endpoint_wait_s_p50": round(_pct(waits, 50), 3),
         "asr_s_p50": round(_pct(asr_s, 50), 3),
         "utterances": n,
-        "commands": len({i for i, _, _ in jobs}),
-        "generated_task_commands": len({i for i, c, _ in jobs if c.world is not None}),
+        "commands": len({i for _, i, _, _ in jobs}),
+        "generated_task_commands": len({i for _, i, c, _ in jobs if c.world is not None}),
         "split_utterances": splits,
+        "rescored": rescored,
         "ask_backs": ask_backs,
         "ask_backs_on_correct_transcripts": false_asks,
         "voices": {k: _acc(v) for k, v in per_voice.items()},
@@ -185,8 +255,14 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
                    "trim_encoder": config.trim_encoder, "correct_words": config.correct_words,
                    "min_silence_ms": config.min_silence_ms,
                    "speculative_ms": config.speculative_ms, "cpu_threads": config.cpu_threads,
-                   "merge_window_ms": config.merge_window_ms, "denoise": config.denoise},
-        "failures": failures[:40],
+                   "merge_window_ms": config.merge_window_ms, "denoise": config.denoise,
+                   "world_rescoring": config.world_rescoring,
+                   "stop_spotting": config.stop_spotting,
+                   "rescore_candidates": config.rescore_candidates,
+                   "rescore_margin": config.rescore_margin,
+                   "rescore_margin_oov": config.rescore_margin_oov},
+        "failures": failures[:60],
+        "hard_utterances": hard,
     }
     if baseline:
         out["baseline"] = {

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, Any]) -> None:
     b.add_argument("--limit", type=int, help="run only the first N utterances (quick check)")
     b.add_argument("--seed", type=int, default=1234)
     b.add_argument("--no-baseline", action="store_true", help="skip plain faster-whisper")
+    b.add_argument("--only", help="run only these utterance ids: 3,17,42 or a JSON file (a "
+                                  "list, or an earlier run's output: its hard_utterances)")
     b.add_argument("--config", help="YAML file with SpeechConfig fields")
     b.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(func=_bench)
@@ -130,6 +132,33 @@ def _say(args: argparse.Namespace) -> int:
     return 0
 
 
+def _utterance_ids(spec: str | None) -> list[int] | None:
+    """``--only``: ``3,17,42``, or a JSON file holding a list of ids or a benchmark output."""
+    import json
+    from pathlib import Path
+
+    from embodied_collab.errors import InvalidInputError
+
+    if spec is None:
+        return None
+    if Path(spec).is_file():
+        try:
+            doc = json.loads(Path(spec).read_text())
+        except (OSError, ValueError) as e:
+            raise InvalidInputError(f"--only {spec}: not a readable JSON file ({e})") from e
+        ids = doc.get("hard_utterances") if isinstance(doc, dict) else doc
+    else:
+        try:
+            ids = [int(x) for x in spec.split(",") if x.strip()]
+        except ValueError:
+            raise InvalidInputError(f"--only {spec!r}: neither a file nor comma-separated "
+                                    "utterance ids") from None
+    if not isinstance(ids, list) or not all(isinstance(x, int) for x in ids):
+        raise InvalidInputError(f"--only {spec}: expected a list of utterance ids (integers) "
+                                "or a benchmark output with hard_utterances")
+    return ids
+
+
 def _bench(args: argparse.Namespace) -> int:
     from embodied_collab.cli.main import print_json
     from embodied_collab.speech.bench import run_bench
@@ -140,7 +169,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--commands must be >= 1, got {args.commands}")
     res = run_bench(args.commands, seed=args.seed, limit=args.limit,
                     baseline=not args.no_baseline, config=_config(args.config),
-                    progress=True)
+                    progress=True, only=_utterance_ids(args.only))
     if args.json:
         print_json(res)
     else:

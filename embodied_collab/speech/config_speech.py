@@ -38,6 +38,17 @@ class SpeechConfig:
         encoder_margin_s: silence kept after the speech when ``trim_encoder`` is on.
         denoise: apply a light Wiener-style denoiser to each utterance before the ASR.
         correct_words: replace out-of-vocabulary words by a close world word (fuzzy match).
+        world_rescoring: when a transcript holds words the world does not know or its intent
+            would ask back, build candidate commands from the world's names and the grammar
+            and let the decoder pick by forced decoding against the audio.
+        stop_spotting: a short utterance that means nothing is also scored against the
+            stop/cancel orders (a decoder-forced keyword spotter).
+        rescore_candidates: most candidates scored per rescoring round.
+        rescore_margin: mean log-probability per token a candidate with an actionable intent
+            may lose against a transcript whose intent is not actionable (asks back) and still
+            replace it.
+        rescore_margin_oov: the same for a transcript whose intent is actionable but that
+            holds words the world does not know.
         correction_cutoff: similarity (0-1) a world word needs to replace a transcribed word.
         vad: cut utterances with silero-vad (else the whole input is one utterance).
         vad_threshold: speech probability above which a 32 ms frame counts as speech.
@@ -70,6 +81,11 @@ class SpeechConfig:
     encoder_margin_s: float = 1.0
     denoise: bool = False
     correct_words: bool = True
+    world_rescoring: bool = True
+    stop_spotting: bool = True
+    rescore_candidates: int = 12
+    rescore_margin: float = 1.5
+    rescore_margin_oov: float = 0.6
     correction_cutoff: float = 0.75
     vad: bool = True
     vad_threshold: float = 0.5
@@ -102,6 +118,12 @@ class SpeechConfig:
                              f"{self.num_hypotheses!r}")
         if not 0.0 <= self.encoder_margin_s <= 30.0:
             raise ValueError(f"encoder_margin_s must be in [0, 30], got {self.encoder_margin_s!r}")
+        if not 1 <= self.rescore_candidates <= 64:
+            raise ValueError(f"rescore_candidates must be in [1, 64], got "
+                             f"{self.rescore_candidates!r}")
+        for name in ("rescore_margin", "rescore_margin_oov"):
+            if not 0.0 <= getattr(self, name) <= 10.0:
+                raise ValueError(f"{name} must be in [0, 10], got {getattr(self, name)!r}")
         if not 0.0 < self.correction_cutoff <= 1.0:
             raise ValueError(f"correction_cutoff must be in (0, 1], got "
                              f"{self.correction_cutoff!r}")

@@ -26,6 +26,7 @@ from embodied_collab.speech.audio import (
 )
 from embodied_collab.speech.config_speech import SpeechConfig
 from embodied_collab.speech.grounding import Embedder, Grounder, Intent, quick_command
+from embodied_collab.speech.rescoring import GRAMMAR_WORDS, candidate_texts, sentence
 from embodied_collab.speech.vad import SileroVad, Utterance, UtteranceSegmenter
 from embodied_collab.speech.vocabulary import VERBS, Corrector, Vocabulary, words_of
 
@@ -37,6 +38,10 @@ OOV_WEIGHT = 0.5
 _BACK_REFERENCES = frozenset({"it", "them", "that", "there", "this", "one"})
 #: Longest stretch decoded in one pass.
 _MAX_SPAN_S = 28.0
+#: Utterances up to this many words that mean nothing are also tried as stop/cancel orders.
+_STOP_SPOT_WORDS = 4
+#: Rescoring rounds (a second round fixes a second doubtful span of the first round's pick).
+_RESCORE_ROUNDS = 2
 
 
 @dataclass
@@ -166,7 +171,7 @@ class SpeechPipeline:
         if isinstance(spans, np.ndarray):
             spans = [spans]
         t0 = time.perf_counter()
-        raw, best = [], []
+        raw, best, trs = [], [], []
         for span in spans:
             if self.config.denoise:
                 span = denoise(span)
@@ -176,14 +181,82 @@ class SpeechPipeline:
             raw.append(pick[0])
             best.append(self.corrector.correct(pick[0]) if self.config.correct_words
                         else pick[0])
+            trs.append(tr)
         t1 = time.perf_counter()
         text = " ".join(b for b in best if b).strip()
         intent = self.grounder.ground(text)
+        timings: dict[str, float] = {}
+        if len(trs) == 1 and text and (self.config.world_rescoring or
+                                        self.config.stop_spotting):
+            rescored = self._rescore(trs[0], text, intent)
+            if rescored is not None:
+                text, intent = rescored
+                timings["rescored"] = 1.0
+            timings["rescore"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         speech_s = sum(s.size for s in spans) / SAMPLE_RATE
+        timings.update({"asr": t1 - t0, "ground": t2 - t1})
         return SpeechResult(text=text, raw_text=" ".join(raw).strip(), intent=intent,
                             audio_s=speech_s, speech_s=speech_s, latency_s=t2 - t0,
-                            timings={"asr": t1 - t0, "ground": t2 - t1})
+                            timings=timings)
+
+    def _rescore(self, tr: Any, text: str, intent: Intent) -> tuple[str, Intent] | None:
+        """World-constrained rescoring of a doubtful transcript (see
+        :mod:`embodied_collab.speech.rescoring`): candidates from the world's names and the
+        grammar, judged by forced decoding. The best-scoring candidate whose intent is
+        actionable (no ask-back) and no worse is taken if its mean log-probability per token
+        is at most ``rescore_margin`` (the transcript's intent is not actionable) or
+        ``rescore_margin_oov`` (it is, but holds unknown words) below the transcript's."""
+        words = words_of(text)
+        doubtful = intent.ask_back is not None or intent.kind == "unknown"
+        known = self.corrector.known | GRAMMAR_WORDS
+        oov = any(w not in known for w in words)
+        if not (doubtful or oov):
+            return None
+        stop = self.config.stop_spotting and doubtful and len(words) <= _STOP_SPOT_WORDS
+        if not (self.config.world_rescoring or stop):
+            return None
+        current, cur_intent = " ".join(words), intent
+        cur_score: float | None = None
+        changed = False
+        for _ in range(_RESCORE_ROUNDS):
+            cands = candidate_texts(current.split(), self.corrector.known, self.vocabulary,
+                                    stop_words=stop and not changed,
+                                    max_candidates=self.config.rescore_candidates)
+            if not self.config.world_rescoring:
+                cands = [c for c in cands if quick_command(c) is not None]
+            if not cands:
+                break
+            texts = cands if cur_score is not None else [current] + cands
+            scores = self.transcriber.score(tr, [sentence(t) for t in texts])
+            if cur_score is None:
+                cur_score, scores, texts = scores[0], scores[1:], texts[1:]
+            # the decoder prefers its own transcript even when it is wrong (that is how it
+            # chose it); a candidate that makes sense may lose a little against it: more when
+            # the transcript's intent is not actionable, less when only unknown words doubt it
+            actionable = cur_intent.ask_back is None and cur_intent.kind != "unknown"
+            margin = self.config.rescore_margin_oov if actionable else \
+                self.config.rescore_margin
+            order = sorted(range(len(texts)), key=lambda k: -scores[k])
+            took = False
+            for k in order:
+                if scores[k] < cur_score - margin:
+                    break
+                new_intent = self.grounder.ground(texts[k])
+                # an actionable transcript is only replaced by a more confident intent or
+                # by a text the decoder itself prefers ("not the large one" stays)
+                better = not actionable or scores[k] > cur_score or \
+                    new_intent.confidence > cur_intent.confidence + 1e-9
+                if new_intent.ask_back is None and new_intent.kind != "unknown" and \
+                        better and _no_worse(new_intent, cur_intent):
+                    current, cur_intent, cur_score = texts[k], new_intent, scores[k]
+                    changed = took = True
+                    break
+            logger.debug("rescoring %r: best %r (%.3f)", text, current, cur_score)
+            if not took or not any(w not in known for w in current.split()) \
+                    and cur_intent.ask_back is None:
+                break
+        return (current, cur_intent) if changed else None
 
     def _empty(self, audio_s: float, elapsed: float) -> SpeechResult:
         intent = Intent("unknown", 0.0, "", ask_back="I did not hear anything. Please repeat.")
@@ -314,6 +387,20 @@ class SpeechPipeline:
 def _end(res: SpeechResult) -> float:
     """Stream time the speech of ``res`` ended."""
     return res.ready_s - res.latency_s
+
+
+def _no_worse(new: Intent, old: Intent) -> bool:
+    """Whether a rescored transcript's intent may replace the original's: a task that does
+    not ask back (or asks back where the original did too), or a stop/cancel for an utterance
+    that meant nothing."""
+    if new.kind in ("stop", "cancel"):
+        return old.kind == "unknown" or old.ask_back is not None
+    if new.kind != "task":
+        return old.kind != "task"
+    if old.kind != "task":
+        return True
+    return (new.ask_back is None or old.ask_back is not None) and \
+        new.confidence >= old.confidence - 1e-9
 
 
 def _incomplete(res: SpeechResult) -> bool:

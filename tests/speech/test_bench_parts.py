@@ -37,3 +37,64 @@ def test_task_commands_carry_world_and_goal_ids():
     assert len(cmds) == 4
     for c in cmds:
         assert c.world is not None and c.world.has(c.slots["object"])
+
+
+class FakeSynthesizer:
+    """Fake (no TTS): a tone whose length depends on the text; counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def speak(self, text, voice, seed=0):
+        import numpy as np
+
+        self.calls += 1
+        t = np.arange(800 * len(text)) / 16000
+        return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def test_speech_is_cached_on_disk_and_subsets_hear_the_same_audio(tmp_path):
+    import numpy as np
+
+    from embodied_collab.speech.bench import bench_audio, cached_speech
+    from embodied_collab.speech.synth import VOICES
+
+    fake = FakeSynthesizer()
+    a = cached_speech(fake, "Stop.", VOICES[0], 3, tmp_path)
+    b = cached_speech(fake, "Stop.", VOICES[0], 3, tmp_path)
+    assert fake.calls == 1 and np.array_equal(a, b)
+    cached_speech(fake, "Stop.", VOICES[1], 3, tmp_path)  # another voice: another entry
+    assert fake.calls == 2 and len(list(tmp_path.glob("*.npy"))) == 2
+    jobs = [(0, Command("Go to the kitchen.", "task"), None),
+            (0, Command("Go to the kitchen.", "task"), 20.0),
+            (1, Command("Stop.", "stop"), 10.0)]
+    full = bench_audio(jobs, list(VOICES), seed=5, synth=fake, cache_dir=tmp_path)
+    again = bench_audio(jobs, list(VOICES), seed=5, synth=fake, cache_dir=tmp_path)
+    assert fake.calls == 4  # two new texts, then all from the cache
+    for (x, end_x, _, vx), (y, end_y, _, vy) in zip(full, again, strict=True):
+        assert np.array_equal(x, y) and end_x == end_y and vx == vy
+    assert not np.array_equal(full[0][0], full[1][0])  # noise added at 20 dB
+
+
+def test_utterance_ids_of_the_only_option(tmp_path):
+    import json
+
+    import pytest
+
+    from embodied_collab.errors import InvalidInputError
+    from embodied_collab.speech.bench import bench_jobs
+    from embodied_collab.speech.cli import _utterance_ids
+
+    assert _utterance_ids(None) is None
+    assert _utterance_ids("3,17, 42") == [3, 17, 42]
+    out = tmp_path / "run.json"
+    out.write_text(json.dumps({"hard_utterances": [1, 5]}))
+    assert _utterance_ids(str(out)) == [1, 5]
+    with pytest.raises(InvalidInputError, match="utterance ids"):
+        _utterance_ids("a,b")
+    out.write_text(json.dumps({"hard_utterances": "x"}))
+    with pytest.raises(InvalidInputError, match="list of utterance ids"):
+        _utterance_ids(str(out))
+    jobs = bench_jobs(6, seed=1)
+    assert len(jobs) == 18 and [snr for _, _, snr in jobs[:3]] == [None, 20.0, 10.0]
+    assert sum(c.world is not None for _, c, _ in jobs) == 6  # 2 task commands x 3

@@ -14,6 +14,9 @@ BAD = [
     ("num_hypotheses", 4),  # > beam_size=3
     ("encoder_margin_s", -1.0),
     ("correction_cutoff", 0.0),
+    ("rescore_candidates", 0),
+    ("rescore_margin", -0.5),
+    ("rescore_margin_oov", 11.0),
     ("vad_threshold", 1.0),
     ("min_silence_ms", 10),
     ("speculative_ms", 400),  # >= min_silence_ms

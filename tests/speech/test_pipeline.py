@@ -100,6 +100,25 @@ def test_command_of_two_sentences_is_joined_across_the_pause(pipeline, speaker):
     assert len(halves) == 2 and halves[1].intent.ask_back
 
 
+def test_world_rescoring_repairs_misheard_words_and_spots_stop(pipeline, speaker):
+    pipeline.set_world(None)
+    audio = _speech16(speaker, "Find the blue box in the kitchen.")
+    tr = pipeline.transcriber.transcribe(audio, pipeline.prompt)
+    right, wrong = pipeline.transcriber.score(
+        tr, ["Find the blue box in the kitchen.", "Find the blue marks in the kitchen."])
+    assert right > wrong  # forced decoding hears the difference
+    doubtful = "find the blue marks in the kitchen"  # what the decoder wrote in noise
+    fixed = pipeline._rescore(tr, doubtful, pipeline.grounder.ground(doubtful))
+    assert fixed is not None and fixed[0] == "find the blue box in the kitchen"
+    assert fixed[1].slots["object"] == "box" and fixed[1].ask_back is None
+    stop = pipeline.transcriber.transcribe(_speech16(speaker, "Robot, stop."), pipeline.prompt)
+    spotted = pipeline._rescore(stop, "low mat star", pipeline.grounder.ground("low mat star"))
+    assert spotted is not None and spotted[1].kind == "stop", spotted
+    # a confident transcript of the world's words is left alone (no extra decoding)
+    clear = "find the blue box in the kitchen"
+    assert pipeline._rescore(tr, clear, pipeline.grounder.ground(clear)) is None
+
+
 def test_world_grounding_and_reply(pipeline, speaker):
     task = generate_task(2, "multi_step")
     world = task.world()
