@@ -12,6 +12,7 @@ the depth buffer, pixel block by pixel block. See ``docs/rendering.md``.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -21,6 +22,7 @@ from embodied_collab.sim import catalog
 from embodied_collab.sim.world import WALL_HEIGHT, Furniture, World, WorldObject
 
 NEAR = 0.05
+SEAM, PANEL = 0.3, 0.72  # paint factors of a ball's seams and of every other panel
 _NOISE = np.random.default_rng(12345).uniform(-1.0, 1.0, 4096).astype(np.float32)
 _CEILING = np.array([232, 230, 226], dtype=np.float32)
 _MAX_INTENSITY = 2.0  # brightest shade x light the colour table resolves
@@ -93,6 +95,9 @@ class _Prim:
     instance: int = -1
     sphere: bool = False
     grain: float = 0.0  # strength of a wood-grain texture on the sides
+    top_albedo: np.ndarray | None = None  # top face colour (default: albedo, a little lighter)
+    pattern: str = ""  # sphere surface detail: "seams" (ball panels), "apple" (gloss, dimple)
+    phase: float = 0.0  # azimuth (rad) of the pattern, fixed per object
 
 
 def _front_side(world: World, f: Furniture) -> str:
@@ -132,11 +137,21 @@ def _furniture_prims(world: World, f: Furniture) -> list[_Prim]:
     return prims
 
 
+_STEM = np.array([85, 55, 30], dtype=np.float32)
+_LEAF = np.array([55, 135, 45], dtype=np.float32)
+
+
+def _object_phase(obj: WorldObject) -> float:
+    """A fixed azimuth per object (stable across processes), for handles, leaves and seams."""
+    return (zlib.crc32(obj.id.encode()) % 3600) * (2 * math.pi / 3600)
+
+
 def _object_prims(obj: WorldObject, index: int) -> list[_Prim]:
     col = np.array(catalog.COLOURS.get(obj.colour, (128, 128, 128)), dtype=np.float32)
     x, y = obj.position
     r, h, z = obj.radius, obj.height, obj.z
     shape = catalog.OBJECTS[obj.category].shape if obj.category in catalog.OBJECTS else "box"
+    phase = _object_phase(obj)
     if shape == "bottle":
         return [
             _Prim("disc", (x, y, r, 0.0), z, z + 0.6 * h, col, index),
@@ -144,9 +159,33 @@ def _object_prims(obj: WorldObject, index: int) -> list[_Prim]:
             _Prim("disc", (x, y, 0.48 * r, 0.0), z + 0.93 * h, z + h, col * 0.5 + 40, index),
         ]
     if shape == "cylinder":
-        return [_Prim("disc", (x, y, r, 0.0), z, z + h, col, index)]
+        if obj.category != "cup":
+            return [_Prim("disc", (x, y, r, 0.0), z, z + h, col, index)]
+        # a mug: open top (dark inside) and a handle on one side (one of four, per object)
+        side = int(phase // (math.pi / 2)) % 4
+        ux, uy = ((1, 0), (0, 1), (-1, 0), (0, -1))[side]
+        cx, cy = x + ux * 1.22 * r, y + uy * 1.22 * r
+        hx, hy = (0.24 * r, 0.09 * r) if ux else (0.09 * r, 0.24 * r)
+        return [_Prim("disc", (x, y, r, 0.0), z, z + h, col, index, top_albedo=col * 0.32 + 8),
+                _Prim("box", (cx - hx, cy - hy, cx + hx, cy + hy), z + 0.2 * h, z + 0.8 * h,
+                      col * 0.92, index)]
     if shape == "sphere":
-        return [_Prim("disc", (x, y, r, 0.0), z, z + h, col, index, sphere=True)]
+        if obj.category == "apple":
+            # slightly flattened body with a glossy skin and a dimple, a stem and a leaf
+            body = 0.8 * h
+            sr = max(0.1 * r, 0.005)
+            lx, ly = x + 0.32 * r * math.cos(phase), y + 0.32 * r * math.sin(phase)
+            lr = 0.2 * r
+            return [
+                _Prim("disc", (x, y, r, 0.0), z, z + body, col, index, sphere=True,
+                      pattern="apple", phase=phase),
+                _Prim("disc", (x, y, sr, 0.0), z + 0.7 * h, z + h, _STEM, index),
+                _Prim("box", (lx - lr, ly - lr, lx + lr, ly + lr), z + 0.8 * h,
+                      z + 0.86 * h, _LEAF, index, top_albedo=_LEAF),
+            ]
+        # a ball: a perfect sphere with seams between panels
+        return [_Prim("disc", (x, y, r, 0.0), z, z + h, col, index, sphere=True,
+                      pattern="seams", phase=phase)]
     if shape == "slab":
         return [_Prim("box", (x - r, y - 0.75 * r, x + r, y + 0.75 * r), z, z + h, col, index)]
     a = 0.85 * r
@@ -299,7 +338,8 @@ class Camera:
         palette[0], palette[1], palette[2] = ap.wall_colour, ap.floor_colour, _CEILING
         for i, p in enumerate(prims):
             palette[3 + 2 * i] = p.albedo
-            palette[4 + 2 * i] = p.albedo * (1.0 if p.instance >= 0 else 1.08)
+            palette[4 + 2 * i] = (p.top_albedo if p.top_albedo is not None
+                                  else p.albedo * (1.0 if p.instance >= 0 else 1.08))
         palette *= np.asarray(ap.tint, dtype=np.float32)
         lut = np.minimum(palette[:, None, :] * _LEVELS[None, :, None], 255).astype(np.uint8)
         inten = shade * (np.float32(ap.light / _MAX_INTENSITY * 255)
@@ -390,19 +430,19 @@ class Camera:
             r1 = min(int(math.ceil(max(vs))) + 1, H)
             if r0 >= r1:
                 continue
-            inv_s = self._inv_s[r0:r1]
             if prim.sphere:
-                half = 0.5 * (prim.z1 - prim.z0) * rho[p, c0:c1]
-                mid = 0.5 * (prim.z0 + prim.z1)
-                zlo, zhi = mid - half, mid + half
+                zhit, light, paint = self._sphere_hit(prim, x, y, Dx, Dy, L, r0, r1, c0, c1)
+                ok = valid[p, c0:c1] & (zhit < zw[c0:c1])
+                top = np.zeros_like(ok)
             else:
-                zlo, zhi = prim.z0, prim.z1
-            q0 = (zlo - self.z) * inv_s
-            q1 = (zhi - self.z) * inv_s
-            za = np.minimum(q0, q1)
-            zhit = np.maximum(zn, za)
-            ok = zhit <= np.minimum(t1[p, c0:c1], np.maximum(q0, q1))
-            ok &= valid[p, c0:c1]
+                inv_s = self._inv_s[r0:r1]
+                q0 = (prim.z0 - self.z) * inv_s
+                q1 = (prim.z1 - self.z) * inv_s
+                za = np.minimum(q0, q1)
+                zhit = np.maximum(zn, za)
+                ok = zhit <= np.minimum(t1[p, c0:c1], np.maximum(q0, q1))
+                ok &= valid[p, c0:c1]
+                top = za > zn  # entered through the horizontal face
             if prim.instance >= 0:
                 full[prim.instance] = full.get(prim.instance, 0) + int(ok.sum())
             dsub = depth[r0:r1, c0:c1]
@@ -410,17 +450,12 @@ class Camera:
             if not ok.any():
                 continue
             dsub[ok] = zhit[ok]
-            top = za > zn  # entered through the horizontal face
-            if prim.sphere:
-                hh = self.z + self._s[r0:r1, None] * zhit
-                nz = np.clip((hh - 0.5 * (prim.z0 + prim.z1)) / (0.5 * (prim.z1 - prim.z0) + 1e-9),
-                             -1, 1)
-                light = np.clip(lam_side[p, c0:c1] * np.sqrt(1 - nz * nz) + 0.6 * nz * L[2], 0, 1)
-                top = np.zeros_like(ok)
-            else:
+            if not prim.sphere:
                 up = np.where(self._s[r0:r1, None] > 0, 0.1, L[2])
                 light = np.where(top, up, lam_side[p, c0:c1])
             sh = amb32 + (1 - amb32) * light
+            if prim.sphere:
+                sh = sh * paint
             if prim.grain > 0:
                 gr = 1.0 + prim.grain * np.sin(rho[p, c0:c1] * 40.0 + 3.0 * np.sin(
                     rho[p, c0:c1] * 7.0))
@@ -428,6 +463,67 @@ class Camera:
             shade[r0:r1, c0:c1][ok] = sh[ok]
             mat[r0:r1, c0:c1][ok] = np.where(top, 4 + 2 * p, 3 + 2 * p)[ok]
             instance[r0:r1, c0:c1][ok] = prim.instance
+
+
+    def _sphere_hit(self, prim: _Prim, x: float, y: float, Dx: np.ndarray, Dy: np.ndarray,
+                    L: np.ndarray, r0: int, r1: int, c0: int, c1: int):
+        """Exact ray hits of a sphere prim (an ellipsoid: the footprint disc's radius across,
+        ``z1 - z0`` tall) over pixel rows ``r0:r1`` and columns ``c0:c1``: forward depth
+        (``inf`` where missed), the light factor (half from the scene's light, half from
+        the viewer) and the paint factor of the surface pattern (:func:`_sphere_pattern`)."""
+        cx, cy, R, _ = prim.geom
+        ox, oy = cx - x, cy - y
+        k = (prim.z1 - prim.z0) / (2 * R)
+        oz = 0.5 * (prim.z0 + prim.z1)
+        s = self._s[r0:r1, None]
+        dx, dy = Dx[None, c0:c1], Dy[None, c0:c1]
+        sk = s / k
+        w = (self.z - oz) / k
+        A = dx * dx + dy * dy + sk * sk
+        B = ox * dx + oy * dy - w * sk
+        C = ox * ox + oy * oy + w * w - R * R
+        disc = B * B - A * C
+        hit = disc >= 0
+        Z = np.where(hit, (B - np.sqrt(np.maximum(disc, 0.0))) / A, np.inf)
+        Z = np.where(Z > NEAR, Z, np.inf)
+        Zf = np.where(np.isfinite(Z), Z, 0.0)
+        ux, uy, uz = (Zf * dx - ox) / R, (Zf * dy - oy) / R, (w + sk * Zf) / R
+        nn = np.sqrt(ux * ux + uy * uy + (uz / k) ** 2) + 1e-12
+        nx, ny, nz = ux / nn, uy / nn, uz / k / nn
+        vn = np.sqrt(A)
+        vx, vy, vz = -dx / vn, -dy / vn, -s / vn
+        light = (0.5 * np.clip(nx * L[0] + ny * L[1] + nz * L[2], 0, 1)
+                 + 0.5 * np.clip(nx * vx + ny * vy + nz * vz, 0, 1))
+        paint = 1.0
+        if prim.pattern:
+            light, paint = _sphere_pattern(prim, (ux, uy, uz), (nx, ny, nz), (vx, vy, vz), L,
+                                           light)
+        return Z, light, paint
+
+
+def _sphere_pattern(prim: _Prim, u: tuple, n: tuple, v: tuple, L: np.ndarray,
+                    light: np.ndarray) -> tuple[np.ndarray, np.ndarray | float]:
+    """A sphere's surface detail per pixel: ``(light, paint)`` factors from the hit point on
+    the unit sphere ``u``, the surface normal ``n``, the direction to the viewer ``v`` and the
+    plain ``light`` factor.
+
+    ``"seams"`` (ball): dark seams along three great circles (the equator and two meridians at
+    the object's ``phase``) and alternately lighter and darker panels between them.
+    ``"apple"``: a specular highlight (glossy skin) and a darker dimple around the stem.
+    """
+    ux, uy, uz = u
+    cp, sp = math.cos(prim.phase), math.sin(prim.phase)
+    if prim.pattern == "seams":
+        a = ux * cp + uy * sp
+        b = uy * cp - ux * sp
+        seam = (np.abs(uz) < 0.12) | (np.abs(a) < 0.12) | (np.abs(b) < 0.12)
+        panel = np.where((a > 0) ^ (b > 0) ^ (uz > 0), 1.0, PANEL)
+        return light, np.where(seam, SEAM, panel)
+    # apple: Blinn-Phong highlight with the half vector of light and view
+    hx, hy, hz = L[0] + v[0], L[1] + v[1], L[2] + v[2]
+    hn = np.sqrt(hx * hx + hy * hy + hz * hz) + 1e-12
+    ndh = np.clip((n[0] * hx + n[1] * hy + n[2] * hz) / hn, 0, 1)
+    return light + 2.2 * ndh ** 24, np.where(uz > 0.86, 0.55, 1.0)
 
 
 # ------------------------------------------------------------------------ textures
