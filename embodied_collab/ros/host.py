@@ -71,6 +71,8 @@ class GraphHost:
         namespace: namespace of every node.
         overrides: per-node parameter overrides, ``{node_name: {param: value}}``.
         num_threads: executor threads (None = rclpy's default).
+        exclude: names of nodes of the mode not to host (e.g. a node the caller hosts itself,
+            attached to objects it owns).
 
     Use as a context manager, or call :meth:`start` and :meth:`shutdown`.
     """
@@ -85,8 +87,13 @@ class GraphHost:
         namespace: str = "",
         overrides: dict[str, dict[str, Any]] | None = None,
         num_threads: int | None = None,
+        exclude: Sequence[str] = (),
     ) -> None:
-        self.specs = nodes_for(mode)
+        specs = nodes_for(mode)
+        unknown = sorted(set(exclude) - {s.name for s in specs})
+        if unknown:
+            raise ValueError(f"cannot exclude node(s) {unknown}: not in the {mode!r} graph")
+        self.specs = tuple(s for s in specs if s.name not in set(exclude))
         if not self.specs:
             logger.warning("the %r graph declares no nodes yet", mode)
         overrides = dict(overrides or {})
