@@ -6,6 +6,9 @@ import argparse
 import signal
 import sys
 
+#: The demo's navigation backend unless --navigation says otherwise (see DemoOptions).
+DEFAULT_NAVIGATION = "control"
+
 
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]
              ) -> None:
@@ -22,9 +25,12 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
                       help="link outage, seconds from mission start (repeatable; default 6:12)")
     demo.add_argument("--no-outage", action="store_true", help="no link outage")
     demo.add_argument("--report", default="reports/demo", help="report directory")
-    demo.add_argument("--navigation", choices=("control", "path"), default="control",
-                      help="control: drive with the fast-control loop (default); path: follow "
-                           "the occupancy-grid path without a controller")
+    demo.add_argument("--navigation", choices=("ros", "control", "path"), default=None,
+                      help="ros: navigation goals go over ROS 2 to the control node, which "
+                           "drives the simulator node's base over /cmd_vel; control: the "
+                           "fast-control loop drives an in-process simulator and the ROS base "
+                           "follows its pose; path: follow the occupancy-grid path without a "
+                           f"controller (default: {DEFAULT_NAVIGATION})")
     demo.add_argument("--perception", choices=("camera", "ground_truth"), default="camera",
                       help="camera: objects enter the scene graph through the camera and the "
                            "detector (default); ground_truth: the simulator reveals them")
@@ -63,7 +69,9 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         opts = DemoOptions(seed=args.seed, difficulty=args.difficulty, command=args.command,
                            audio=args.audio, report_dir=args.report, time_scale=args.time_scale,
-                           navigation=args.navigation, perception=args.perception,
+                           navigation=args.navigation or (
+                               "control" if args.no_ros else DEFAULT_NAVIGATION),
+                           perception=args.perception,
                            ros=not args.no_ros, timeout_s=args.timeout,
                            **({} if outages is None else {"outages": outages}))
     except ValueError as exc:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Navigation backends (see :attr:`ExecutiveConfig.navigation`).
+NAVIGATION = ("ros", "control", "path")
+
 
 @dataclass(kw_only=True)
 class ExecutiveConfig:
@@ -29,9 +32,14 @@ class ExecutiveConfig:
         trust_local_all: let the on-board planner serve every task difficulty offline (its
             benchmark measures it on all of them) instead of the link layer's default
             ``local_difficulties``.
-        navigation: ``control``: navigation is driven by the fast-control loop (global path,
-            local controller, safety governor) on the continuous simulator; ``path``: the robot
-            moves along the occupancy-grid path at ``robot_speed_mps`` (no controller).
+        navigation: ``ros``: navigation goals go over ROS 2 to the control node, which drives
+            the base (the simulator node's physics) over ``/cmd_vel``; open / pick / place call
+            the simulator node's manipulation services (needs a ROS navigator, see
+            :mod:`embodied_collab.ros.navigation_client`); ``control``: the fast-control loop
+            (global path, local controller, safety governor) drives an in-process continuous
+            simulator; ``path``: the robot moves along the occupancy-grid path at
+            ``robot_speed_mps`` (no controller).
+        navigation_timeout_s: bound on one navigation goal over ROS (wall seconds).
         perception: ``camera``: objects enter the planner's scene graph through the RGB-D camera
             and the on-board detector; ``ground_truth``: the simulator reveals what is visible.
     """
@@ -48,11 +56,15 @@ class ExecutiveConfig:
     resume_on_restart: bool = True
     trust_local_all: bool = True
     navigation: str = "path"
+    navigation_timeout_s: float = 150.0
     perception: str = "ground_truth"
 
     def __post_init__(self) -> None:
-        if self.navigation not in ("control", "path"):
-            raise ValueError(f"navigation must be 'control' or 'path', got {self.navigation!r}")
+        if self.navigation not in NAVIGATION:
+            raise ValueError(f"navigation must be one of {NAVIGATION}, got {self.navigation!r}")
+        if not 0.0 < self.navigation_timeout_s <= 3600.0:
+            raise ValueError(f"navigation_timeout_s must be in (0, 3600], "
+                             f"got {self.navigation_timeout_s!r}")
         if self.perception not in ("camera", "ground_truth"):
             raise ValueError(
                 f"perception must be 'camera' or 'ground_truth', got {self.perception!r}"
@@ -89,6 +101,11 @@ class ExecutiveNodeConfig:
         time_scale: simulated seconds per wall-clock second for the robot.
         status_rate_hz: rate of /executive/link_state and of /executive/mission_status while a
             mission runs (every transition is also published at once).
+        navigation: ``ros``: navigation goals to the control node and manipulation by the
+            simulator's services (the graph drives the base); ``path``: the executive's own
+            simulated robot moves along the grid path and nothing on ROS moves (see
+            :attr:`ExecutiveConfig.navigation`).
+        navigation_timeout_s: bound on one navigation goal (wall seconds).
     """
 
     journal_path: str = "executive_journal.sqlite"
@@ -97,10 +114,17 @@ class ExecutiveNodeConfig:
     difficulty: str = "multi_step"
     time_scale: float = 1.0
     status_rate_hz: float = 2.0
+    navigation: str = "ros"
+    navigation_timeout_s: float = 150.0
 
     def __post_init__(self) -> None:
         from embodied_collab.sim.catalog import DIFFICULTIES
 
+        if self.navigation not in ("ros", "path"):
+            raise ValueError(f"navigation must be 'ros' or 'path', got {self.navigation!r}")
+        if not 0.0 < self.navigation_timeout_s <= 3600.0:
+            raise ValueError(f"navigation_timeout_s must be in (0, 3600], "
+                             f"got {self.navigation_timeout_s!r}")
         if not self.journal_path:
             raise ValueError(f"journal_path must be a non-empty path, got {self.journal_path!r}")
         if self.cloud_base_url and not self.cloud_base_url.startswith("http://"):

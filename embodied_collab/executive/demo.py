@@ -51,6 +51,9 @@ class DemoOptions:
                                  f"got {start}:{dur}")
         if not self.timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s!r}")
+        if self.navigation == "ros" and not self.ros:
+            raise ValueError("navigation 'ros' drives the robot through the ROS graph; "
+                             "it cannot run with --no-ros (use --navigation control or path)")
 
 
 def parse_outage(text: str) -> tuple[float, float]:
@@ -150,6 +153,56 @@ def _outage_thread(proxy: Any, outages: list[tuple[float, float]], t_start: floa
     return th
 
 
+def _ros_graph(opts: DemoOptions, task: Any, out_dir: Path,
+               stack: ExitStack) -> tuple[Any, Any, Any]:
+    """Bring the graph up on the task's world; returns (host, attach, navigator).
+
+    The simulator and control nodes load the task's world from ``out_dir/world.json``. The
+    executive node is not hosted from its parameters: ``attach(executive)`` creates it, attached
+    to the demo's executive, in a context of its own, with the :class:`RosNavigator` (created
+    here, bound then) that sends the mission's navigation goals to the control node.
+    """
+    from embodied_collab.errors import require
+
+    rclpy = require("rclpy", "ros")
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+
+    from embodied_collab.ros.host import GraphHost, spin_in_thread, stop_spinning
+    from embodied_collab.ros.navigation_client import RosNavigator
+
+    world_file = out_dir / "world.json"
+    task.world().save(world_file)
+    # a slow camera stream: the mission's perception renders its own frames, and the LLM
+    # server needs the CPU more than a 30 Hz video nobody watches
+    host = GraphHost("sim", exclude=("executive",), overrides={
+        "sim": {"world_seed": opts.seed, "world_path": str(world_file),
+                "rate_factor": min(opts.time_scale, 100.0), "camera_rate_hz": 2.0,
+                "camera_width": 160, "camera_height": 120},
+        "control": {"world_path": str(world_file)}})
+    host.start()
+    stack.callback(host.shutdown)
+    navigator = RosNavigator() if opts.navigation == "ros" else None
+
+    def attach(executive: Any) -> None:
+        from embodied_collab.ros.executive_node import ExecutiveNode
+
+        ctx = Context()
+        rclpy.init(context=ctx, signal_handler_options=SignalHandlerOptions.NO)
+        stack.callback(ctx.try_shutdown)
+        node = ExecutiveNode("executive", context=ctx, executive=executive)
+        stack.callback(node.destroy_node)
+        if navigator is not None:
+            navigator.bind(node)
+        executor = SingleThreadedExecutor(context=ctx)
+        executor.add_node(node)
+        thread, stopped = spin_in_thread(executor)
+        stack.callback(lambda: stop_spinning(executor, thread, stopped))
+
+    return host, attach, navigator
+
+
 def run_demo(opts: DemoOptions, progress: Any = None) -> tuple[dict[str, Any], str]:
     """Run the demo mission; returns (the --json result, the human summary)."""
     from embodied_collab.cloud.config_cloud import CloudConfig
@@ -190,22 +243,19 @@ def run_demo(opts: DemoOptions, progress: Any = None) -> tuple[dict[str, Any], s
         say("hearing the command")
         text, speech_t, source = _hear(opts, task)
         say(f"heard ({source}): {text!r}")
-        pose_sink, ros_up = None, False
+        pose_sink, ros_up, navigator, mission_ros = None, False, None, None
         if opts.ros:
             try:
-                from embodied_collab.ros.host import GraphHost
-
-                # a slow camera stream: the mission's perception renders its own frames, and
-                # the LLM server needs the CPU more than a 30 Hz video nobody watches
-                host = GraphHost("sim", overrides={"sim": {
-                    "world_seed": opts.seed, "camera_rate_hz": 2.0,
-                    "camera_width": 160, "camera_height": 120}})
-                host.start()
-                stack.callback(host.shutdown)
-                sim = host.node("sim").sim
-                pose_sink, ros_up = (lambda x, y, th: sim.set_pose(x, y, th)), True
-                say("ROS graph up (simulator node)")
+                host, mission_ros, navigator = _ros_graph(opts, task, out_dir, stack)
+                if opts.navigation != "ros":  # the in-process robot moves the ROS base
+                    sim = host.node("sim").sim
+                    pose_sink = lambda x, y, th: sim.set_pose(x, y, th)  # noqa: E731
+                ros_up = True
+                say("ROS graph up (simulator, control, vision, speech; executive node attached "
+                    "to this mission's executive)")
             except DependencyNotInstalled as exc:
+                if opts.navigation == "ros":
+                    raise
                 logger.warning("running without the ROS graph: %s", exc)
         say("starting the local cloud LLM server")
         # one server thread: on 2 cores shared with the robot's own work, a second thread
@@ -234,7 +284,10 @@ def run_demo(opts: DemoOptions, progress: Any = None) -> tuple[dict[str, Any], s
                                                "command_id": r.command_id, **r.payload}) + "\n")
 
         ex = Executive(cfg, router=router, journal=journal, monitor=monitor,
-                       robot_factory=sim_robot_factory(cfg, pose_sink), outbox_sink=sink)
+                       robot_factory=sim_robot_factory(cfg, pose_sink, navigator=navigator),
+                       outbox_sink=sink)
+        if mission_ros is not None:  # ROS users watch (and may cancel) the mission
+            mission_ros(ex)
         ex.add_listener(lambda m, ev: ev == "transition" and say(f"{m.state}: {m.reason}"))
         mission = ex.submit(text, payload=task_payload(task))
         t_start = time.monotonic()

@@ -168,6 +168,10 @@ class Executive:
                 if m is not self.active and m in self._pending:
                     self._pending.remove(m)
                     self._finish_preempted(m)
+                elif m is self.active and m.state in (ACCEPTED, PLANNING, QUEUED):
+                    # nothing moves while it decides: it ends now, the decision in flight is
+                    # discarded when it returns (a driving robot halts first, within a tick)
+                    self._finish_preempted(m)
             return hit
 
     def _enqueue(self, mission: Mission) -> None:
@@ -264,6 +268,8 @@ class Executive:
                 self._move(m, FAILED, f"step budget of {self.config.max_steps} actions exhausted")
                 return
             decision, why = self._decide(m, robot)
+            if self._finish_preempted(m):  # cancelled while deciding: the decision is dropped
+                return
             if decision is None:
                 if not self._wait_for_link(m, why, cancel):
                     return
@@ -366,11 +372,12 @@ class Executive:
         self._notify(m, "transition")
 
     def _finish_preempted(self, m: Mission) -> bool:
+        """End a preempted mission as cancelled (if not ended yet); True if it was preempted."""
         with self._lock:
-            if m.preempted is None or m.terminal:
+            if m.preempted is None:
                 return False
-            reason = f"{m.preempted}: {m.preempt_reason}"
-            self._move(m, CANCELLED, reason)
+            if not m.terminal:
+                self._move(m, CANCELLED, f"{m.preempted}: {m.preempt_reason}")
             return True
 
     # -- link events --------------------------------------------------------------------------
@@ -465,13 +472,26 @@ def task_from_payload(doc: dict[str, Any]) -> Any:
                 world_doc=doc.get("world"), world_file=doc.get("world_file"))
 
 
-def sim_robot_factory(config: ExecutiveConfig, pose_sink: Any = None) -> RobotFactory:
+def sim_robot_factory(config: ExecutiveConfig, pose_sink: Any = None, *,
+                      navigator: Any = None) -> RobotFactory:
     """``mission -> SimRobot`` for missions whose payload holds a task (see :func:`task_payload`).
 
+    With ``config.navigation == "ros"``, ``navigator`` (a
+    :class:`~embodied_collab.ros.navigation_client.RosNavigator` bound to a spun node) drives
+    and manipulates: the control node moves the ROS simulator's base, whose world must be the
+    task's; ``pose_sink`` is then not used (nothing is teleported).
+
     Raises:
-        InvalidInputError: (when called) the mission's payload has no task.
+        InvalidInputError: ``navigation == "ros"`` without a navigator; (when called) the
+            mission's payload has no task.
     """
     from embodied_collab.executive.robot import CameraObserver, SimRobot
+
+    if config.navigation == "ros" and navigator is None:
+        raise InvalidInputError("navigation 'ros' needs a ROS navigator (RosNavigator bound to "
+                                "a node of the graph); use navigation 'control' or 'path' "
+                                "without ROS")
+    ros = config.navigation == "ros"
 
     def make(m: Mission) -> SimRobot:
         doc = m.payload.get("task")
@@ -479,8 +499,10 @@ def sim_robot_factory(config: ExecutiveConfig, pose_sink: Any = None) -> RobotFa
             raise InvalidInputError(
                 f"mission {m.command_id} has no task to run in the simulator")
         observer = CameraObserver() if config.perception == "camera" else None
-        robot = SimRobot(task_from_payload(doc), config, command=m.text, pose_sink=pose_sink,
-                         observer=observer)
+        robot = SimRobot(task_from_payload(doc), config, command=m.text,
+                         pose_sink=None if ros else pose_sink, observer=observer,
+                         driver=navigator if ros else None,
+                         manipulator=navigator if ros else None)
         if config.navigation == "control":
             from embodied_collab.control.driver import attach_driver
 

@@ -8,9 +8,13 @@ shortest path to the goal at ``robot_speed_mps`` in (scaled) real time, reportin
 ``pose_sink`` (the ROS simulator node's robot, so ``/odom`` moves), and can be halted within
 one motion tick by a stop / cancel.
 
-Seams for the components still landing: a ``driver`` (``drive(path, cancel) -> path driven``,
-e.g. the control loop of ``embodied_collab.control`` on the continuous simulator) replaces the
-path follower, and an ``observer`` (``observe(robot) -> [object ids]``, e.g. the camera and the
+Seams: a ``driver`` (``drive(path, cancel) -> path driven``, e.g. the control loop of
+``embodied_collab.control`` on the continuous simulator, or
+:class:`embodied_collab.ros.navigation_client.RosNavigator`, which has the control node drive the
+ROS simulator's base) replaces the path follower; a ``manipulator``
+(``manipulate(verb, target, cancel) -> (ok, message)``, e.g. the simulator node's manipulation
+services) carries out open / pick / place before the planning episode records them; an
+``observer`` (``observe(robot) -> [object ids]``, e.g. the camera and the
 detector of ``embodied_collab.vision``) can add objects to the scene graph after each action;
 until then objects enter the scene graph from the episode's ground-truth visibility.
 """
@@ -109,11 +113,13 @@ class SimRobot:
         pose_sink: receives ``(x, y, theta)`` at every motion tick.
         driver: optional path follower ``drive(path, cancel) -> driven points``.
         observer: optional perception hook ``observe(robot) -> new object ids``.
+        manipulator: optional ``manipulate(verb, target, cancel) -> (ok, message)`` that
+            carries out open / pick / place first (its refusal fails the action).
     """
 
     def __init__(self, task: Any, config: ExecutiveConfig | None = None, *,
                  command: str | None = None, pose_sink: PoseSink | None = None,
-                 driver: Any = None, observer: Any = None) -> None:
+                 driver: Any = None, observer: Any = None, manipulator: Any = None) -> None:
         from embodied_collab.sim.config_planning import PlanningConfig
         from embodied_collab.sim.planning_env import HouseholdPlanEnv
 
@@ -127,11 +133,14 @@ class SimRobot:
         self.pose_sink = pose_sink
         self.driver = driver
         self.observer = observer
+        self.manipulator = manipulator
         r = self.world.robot
         self.pose = (float(r.x), float(r.y), float(r.theta))
         self.trail: list[tuple[float, float]] = [(self.pose[0], self.pose[1])]
         self.sim_time = 0.0
         self.last_path: list[tuple[float, float]] = []
+        #: What the observer's last look-around saw the world from (set by the observer).
+        self.last_look: tuple | None = None
         self._emit()
         if self.observer is not None:
             self._observe()
@@ -202,7 +211,11 @@ class SimRobot:
                                  length / self.config.robot_speed_mps,
                                  time.monotonic() - t0, cancelled=True)
         if failed:  # the controller could not get there
-            return ActionOutcome(action, False, f"navigation {getattr(status, 'value', status)}",
+            why = getattr(self.driver, "last_message", "") or ""
+            return ActionOutcome(action, False,
+                                 f"navigation {getattr(status, 'value', status)}"
+                                 + (f": {why}" if why and why != getattr(status, "value", status)
+                                    else ""),
                                  driven, length / self.config.robot_speed_mps,
                                  time.monotonic() - t0)
         self.last_path = driven
@@ -242,6 +255,15 @@ class SimRobot:
         if sim_s > 0 and self.valid(action) and not _sleep_scaled(sim_s, self.config, cancel):
             return ActionOutcome(action, False, "halted by stop/cancel", [], sim_s,
                                  time.monotonic() - t0, cancelled=True)
+        verb, _, target = action.partition(" ")
+        if self.manipulator is not None and verb in ("open", "pick", "place") and self.valid(
+                action):
+            ok, message = self.manipulator.manipulate(verb, target.strip(), cancel)
+            if not ok:
+                halted = cancel is not None and cancel.is_set()
+                return ActionOutcome(action, False, f"{verb} refused by the robot: {message}"
+                                     if not halted else "halted by stop/cancel", [], sim_s,
+                                     time.monotonic() - t0, cancelled=halted)
         _, _, terminated, _, info = self.env.step(action)
         self.info = info
         self.sim_time += sim_s
@@ -300,6 +322,11 @@ class CameraObserver:
     confirmed tracks match become observed in the planner's scene graph. Nothing is read from
     the simulator's ground truth except to name a matched track with its world id.
 
+    A look-around is skipped when it could not show anything new: the robot has not moved since
+    its last one and no container was opened (after a pick, a place or ``done`` at the same
+    pose). A look-around is the largest part of the time an open / pick / place takes (16
+    frames through the detector; docs/benchmarks/missions.md).
+
     Args:
         headings: camera headings per look-around.
         glance_m: while driving, the camera looks ahead every this many metres.
@@ -319,6 +346,9 @@ class CameraObserver:
             perception = Perception()
         self.perception = perception
         self.headings = headings
+        #: Look-arounds done and skipped (nothing could have changed).
+        self.looks = 0
+        self.skipped = 0
 
     def observe(self, robot: SimRobot) -> list[str]:
         """Frames from the last drive (looking ahead, every ``glance_m``) and a look around at
@@ -343,5 +373,12 @@ class CameraObserver:
         # the perception marks a private graph; the robot hands the ids to the planning env,
         # which keeps its observation, action mask and text in step
         graph = SceneGraph(robot.world, observed=robot.env.unwrapped.scene.observed)
+        key = (tuple(round(v, 3) for v in robot.pose),
+               frozenset(f.id for f in robot.world.furniture if f.open))
+        if key == getattr(robot, "last_look", None) and len(path) < 2:
+            self.skipped += 1
+            return []
+        robot.last_look = key
+        self.looks += 1
         return self.perception.look_around(robot.world, graph, pose=robot.pose,
                                            headings=self.headings, camera=camera)

@@ -5,6 +5,14 @@ Services ``/executive/submit`` (SubmitMission: journaled before it answers) and
 every transition and periodically) and ``/executive/link_state`` (LinkState). A thin adapter over
 :class:`embodied_collab.executive.executive.Executive`: built from :class:`ExecutiveNodeConfig`
 parameters, or attached to an executive built elsewhere (the demo, tests).
+
+Built from parameters with ``navigation: ros`` (the default), the executive's robot is the
+graph's: navigation goals go to the control node (``/control/goal``, followed on
+``/control/status``), which drives the base over ``/cmd_vel``, and open / pick / place call the
+manipulation services (:class:`~embodied_collab.ros.navigation_client.RosNavigator` on this
+node). Missions run in the household of ``world_seed`` (the simulator node's ``world_seed``).
+Topic and service names are the graph's keys (``mission_submit``, ``mission_cancel``,
+``mission_status``, ``link_state``), remappable like every other.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from rclpy.node import Node
 from embodied_collab.executive.config_executive import ExecutiveConfig, ExecutiveNodeConfig
 from embodied_collab.ros import convert_interfaces as ci
 from embodied_collab.ros import interfaces, qos
+from embodied_collab.ros.graph import SERVICES, TOPICS
 from embodied_collab.ros.params import ParameterMirror
 
 _STATE = {"accepted": "pending", "queued": "pending", "planning": "active",
@@ -24,16 +33,27 @@ _STATE = {"accepted": "pending", "queued": "pending", "planning": "active",
           "cancelled": "cancelled"}
 
 
-def build_executive(cfg: ExecutiveNodeConfig) -> Any:
-    """The core executive for ``cfg`` (plain Python; cloud through the link layer if set)."""
+def build_executive(cfg: ExecutiveNodeConfig, navigator: Any = None) -> Any:
+    """The core executive for ``cfg`` (plain Python; cloud through the link layer if set).
+
+    ``navigator`` drives the robot when ``cfg.navigation`` is ``ros``. The journal path may
+    start with ``~``; its directory is created.
+    """
+    from pathlib import Path
+
     from embodied_collab.executive.executive import Executive, make_router, sim_robot_factory
     from embodied_collab.link.journal import Journal
 
-    ecfg = ExecutiveConfig(journal_path=cfg.journal_path, time_scale=cfg.time_scale)
+    journal_path = Path(cfg.journal_path).expanduser()
+    journal_path.parent.mkdir(parents=True, exist_ok=True)
+    ecfg = ExecutiveConfig(journal_path=str(journal_path), time_scale=cfg.time_scale,
+                           navigation=cfg.navigation,
+                           navigation_timeout_s=cfg.navigation_timeout_s)
+    factory = sim_robot_factory(ecfg, navigator=navigator)
     url = cfg.cloud_base_url or "http://127.0.0.1:9/v1"  # discard port: no cloud, local only
     monitor, _cloud, router = make_router(url)
     return Executive(ecfg, router=router, journal=Journal(ecfg.journal_path), monitor=monitor,
-                     robot_factory=sim_robot_factory(ecfg))
+                     robot_factory=factory)
 
 
 class ExecutiveNode(Node):
@@ -42,19 +62,26 @@ class ExecutiveNode(Node):
     def __init__(self, name: str = "executive", *, executive: Any = None, **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         self._params = ParameterMirror(self, ExecutiveNodeConfig, read_only=(
-            "journal_path", "cloud_base_url", "world_seed", "difficulty", "time_scale"))
+            "journal_path", "cloud_base_url", "world_seed", "difficulty", "time_scale",
+            "navigation", "navigation_timeout_s"))
         cfg = self._params.config
         msg, srv = interfaces.msg(), interfaces.srv()
         if msg is None or srv is None:
             raise RuntimeError("embodied_collab_interfaces is not built (scripts/build_ros_ws.sh)")
         self._owned = executive is None
-        self.executive = executive or build_executive(cfg)
-        self._pub_status = self.create_publisher(msg.MissionStatus, "/executive/mission_status",
+        #: The ROS robot of an executive this node builds (None when attached or ``path``).
+        self.navigator = None
+        if self._owned and cfg.navigation == "ros":
+            from embodied_collab.ros.navigation_client import RosNavigator
+
+            self.navigator = RosNavigator(self, goal_timeout_s=cfg.navigation_timeout_s)
+        self.executive = executive or build_executive(cfg, self.navigator)
+        self._pub_status = self.create_publisher(msg.MissionStatus, TOPICS["mission_status"],
                                                  qos.state_qos())
-        self._pub_link = self.create_publisher(msg.LinkState, "/executive/link_state",
+        self._pub_link = self.create_publisher(msg.LinkState, TOPICS["link_state"],
                                                qos.state_qos())
-        self.create_service(srv.SubmitMission, "/executive/submit", self._on_submit)
-        self.create_service(srv.CancelMission, "/executive/cancel", self._on_cancel)
+        self.create_service(srv.SubmitMission, SERVICES["mission_submit"], self._on_submit)
+        self.create_service(srv.CancelMission, SERVICES["mission_cancel"], self._on_cancel)
         self.executive.add_listener(lambda m, ev: ev == "transition" and self._publish(m))
         self._timer = self.create_timer(1.0 / cfg.status_rate_hz, self._tick)
         if self._owned:

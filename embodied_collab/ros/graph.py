@@ -47,6 +47,12 @@ TOPICS: dict[str, str] = {
     "say": "/speech/say",
     "speech_audio": "/speech/audio_out",
     "speech_ready": "/speech/ready",
+    # -- fast control (issue 9): goals by name or pose in, goal status (JSON, latched) out --
+    "control_goal": "/control/goal",
+    "control_status": "/control/status",
+    # -- mission executive (issue 7) --
+    "mission_status": "/executive/mission_status",
+    "link_state": "/executive/link_state",
 }
 
 #: Services the simulator offers in place of a real manipulator driver (remappable as topics).
@@ -54,6 +60,9 @@ SERVICES: dict[str, str] = {
     "pick": "/manipulation/pick",
     "place": "/manipulation/place",
     "open": "/manipulation/open",
+    # -- mission executive (issue 7): submit / cancel missions --
+    "mission_submit": "/executive/submit",
+    "mission_cancel": "/executive/cancel",
 }
 
 
@@ -123,7 +132,7 @@ GRAPH: tuple[NodeSpec, ...] = (
         params_file="control.yaml",
         config="embodied_collab.ros.config_control_node:ControlNodeConfig",
         modes=frozenset({"sim", "robot"}),
-        topics=("cmd_vel", "odom", "scan"),
+        topics=("cmd_vel", "odom", "scan", "control_goal", "control_status"),
         description="fast control: global path, local controller, safety governor -> /cmd_vel",
     ),
     # -- on-board vision (issue 8) --
@@ -147,6 +156,19 @@ GRAPH: tuple[NodeSpec, ...] = (
         modes=frozenset({"sim", "robot"}),
         topics=("audio", "transcript", "intent", "say", "speech_audio", "speech_ready"),
         description="speech: audio in, transcripts and grounded intents out; text to speak in",
+    ),
+    # -- mission executive (issue 7) --
+    NodeSpec(
+        name="executive",
+        executable="executive_node",
+        entry="embodied_collab.ros.executive_node:ExecutiveNode",
+        params_file="executive.yaml",
+        config="embodied_collab.executive.config_executive:ExecutiveNodeConfig",
+        modes=frozenset({"sim", "robot"}),
+        topics=("mission_submit", "mission_cancel", "mission_status", "link_state",
+                "control_goal", "control_status", "odom", "pick", "place", "open"),
+        description="mission executive: submit / cancel / watch missions; navigation goals to "
+                    "the control node, manipulation by the manipulation services",
     ),
 )
 

@@ -40,13 +40,13 @@ class FakeCloudGate:
         raise LinkUnavailable("fake cloud is unreachable")
 
 
-def local_executive(tmp_path, *, time_scale: float = 50.0, **cfg_kwargs):
+def local_executive(tmp_path, *, time_scale: float = 50.0, navigator=None, **cfg_kwargs):
     """An executive with the fake cloud (down) and the fake oracle planner; returns it and the
-    fake policy."""
+    fake policy. ``navigator``: the ROS robot for ``navigation="ros"``."""
     cfg = ExecutiveConfig(journal_path=str(tmp_path / "journal.sqlite"), time_scale=time_scale,
                           **cfg_kwargs)
     policy = FakeOracleLocalPolicy()
-    make = sim_robot_factory(cfg)
+    make = sim_robot_factory(cfg, navigator=navigator)
 
     def factory(m):
         policy.robot = make(m)
