@@ -47,11 +47,14 @@ def run_bench(
     startup_timeout_s: float = 60.0,
     domain_id: int | None = None,
     baseline: bool = False,
+    executor: str | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; see the module docstring for the measured quantities.
 
     With ``baseline`` the command loop is repeated against a bare echo node afterwards
-    (``echo_cmd_to_odom_ms_*``): the floor this machine's DDS and Python set.
+    (``echo_cmd_to_odom_ms_*``): the floor this machine's DDS and Python set. ``executor``
+    (``"events"``/``"multi"``, None = :func:`embodied_collab.ros.host.executor_kind`) is used by
+    the simulator node, the echo node and this process's measuring nodes alike.
 
     Raises:
         BenchError: if the simulator node does not publish within ``startup_timeout_s``.
@@ -62,16 +65,24 @@ def run_bench(
     from geometry_msgs.msg import Twist
     from nav_msgs.msg import Odometry
     from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
     from sensor_msgs.msg import Image, LaserScan
 
     from embodied_collab.ros import convert, qos
-    from embodied_collab.ros.host import SWITCH_INTERVAL_S, spin_in_thread, stop_spinning
+    from embodied_collab.ros.host import (
+        EXECUTOR_ENV,
+        SWITCH_INTERVAL_S,
+        executor_kind,
+        make_executor,
+        spin_in_thread,
+        stop_spinning,
+    )
 
+    kind = executor_kind(executor)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     domain = procs.unique_domain_id() if domain_id is None else domain_id
     env = procs.ros_env(domain)
+    env[EXECUTOR_ENV] = kind
     procs.use_private_domain(domain)
     log = Path(tempfile.mkdtemp(prefix="ec-bench-ros-")) / "sim.log"
     cmd = procs.cli_command(
@@ -88,10 +99,8 @@ def run_bench(
     # answer is not queued behind camera frames in this process.
     node = rclpy.create_node("bench_ros_sensors", context=context)
     cmd_node = rclpy.create_node("bench_ros_cmd", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    cmd_executor = SingleThreadedExecutor(context=context)
-    cmd_executor.add_node(cmd_node)
+    sensor_executor = make_executor(kind, context=context, num_threads=1)
+    cmd_executor = make_executor(kind, context=context, num_threads=1)
     lock = threading.Lock()
     scans: list[float] = []
     images: list[float] = []
@@ -118,7 +127,9 @@ def run_bench(
     node.create_subscription(Image, "/camera/image_raw", on_image, qos.sensor_qos())
     cmd_node.create_subscription(Odometry, "/odom", on_odom, qos.state_qos())
     pub = cmd_node.create_publisher(Twist, "/cmd_vel", qos.command_qos())
-    spinning = [(ex, *spin_in_thread(ex)) for ex in (executor, cmd_executor)]
+    sensor_executor.add_node(node)  # after the subscriptions (the events executor takes them
+    cmd_executor.add_node(cmd_node)  # when the node is added)
+    spinning = [(ex, *spin_in_thread(ex)) for ex in (sensor_executor, cmd_executor)]
     echo = None
     try:
         deadline = time.monotonic() + startup_timeout_s
@@ -168,6 +179,7 @@ def run_bench(
         "camera_height": height,
         "camera_rate_hz_requested": camera_hz,
         "duration_s": duration_s,
+        "executor": kind,
     }
     if baseline:
         result["echo_cmd_to_odom_ms_p50"] = _percentile(echo_trips, 50)
@@ -201,14 +213,18 @@ import sys, time, rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from embodied_collab.ros import convert, qos
-sys.setswitchinterval(0.0005)
+from embodied_collab.ros.host import SWITCH_INTERVAL_S, make_executor
+sys.setswitchinterval(SWITCH_INTERVAL_S)
 rclpy.init()
 node = rclpy.create_node("bench_echo")
 pub = node.create_publisher(Odometry, "/odom", qos.state_qos())
 node.create_subscription(Twist, "/cmd_vel", lambda m: pub.publish(convert.odometry_msg(
     (0.0, 0.0, 0.0), convert.twist_to_cmd(m), stamp_ns=time.time_ns())), qos.command_qos())
+executor = make_executor(num_threads=1)  # the kind from $EMBODIED_COLLAB_ROS_EXECUTOR
+executor.add_node(node)
 try:
-    rclpy.spin(node)
+    while True:
+        executor.spin_once(timeout_sec=0.1)
 except BaseException:
     pass
 """

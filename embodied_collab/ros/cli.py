@@ -19,12 +19,13 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     run = ros_sub.add_parser("run", help="run one node of the graph in this process",
                              description="Run one node; arguments after NODE are ROS arguments "
                              "(--ros-args -p name:=value -r from:=to --params-file f).")
+    run.add_argument("--executor", choices=("events", "multi"), default=None,
+                     help="rclpy executor (default: $EMBODIED_COLLAB_ROS_EXECUTOR, else events)")
     run.add_argument("node", help="node name from the graph (e.g. sim)")
     run.add_argument("ros_args", nargs=argparse.REMAINDER, help="ROS arguments")
     run.set_defaults(func=_cmd_run)
 
-    up = ros_sub.add_parser("up", help="host the whole graph in one process "
-                            "(MultiThreadedExecutor)")
+    up = ros_sub.add_parser("up", help="host the whole graph in one process on one executor")
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--sim", dest="mode", action="store_const", const="sim",
                       help="the stack on the simulator (default)")
@@ -39,6 +40,8 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
                     help="rename a topic by key, e.g. cmd_vel=/base/cmd_vel (repeatable)")
     up.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
                     help="override a parameter, e.g. sim.rate_factor=2.0 (repeatable)")
+    up.add_argument("--executor", choices=("events", "multi"), default=None,
+                    help="rclpy executor (default: $EMBODIED_COLLAB_ROS_EXECUTOR, else events)")
     up.add_argument("--duration", type=float, default=None,
                     help="stop after this many seconds (default: run until Ctrl-C)")
 
@@ -57,6 +60,9 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     bench.add_argument("--cmd-samples", type=int, default=200, help="/cmd_vel round trips")
     bench.add_argument("--baseline", action="store_true",
                        help="also time the command loop against a bare echo node")
+    bench.add_argument("--executor", choices=("events", "multi"), default=None,
+                       help="rclpy executor of the simulator node and of the measuring nodes "
+                       "(default: $EMBODIED_COLLAB_ROS_EXECUTOR, else events)")
     bench.set_defaults(func=_cmd_bench)
 
 
@@ -64,7 +70,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from embodied_collab.ros.host import run_node
 
     try:
-        return run_node(args.node, args.ros_args)
+        return run_node(args.node, args.ros_args, executor=args.executor)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from exc
 
@@ -94,7 +100,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
     sim_time = {"true": True, "false": False, None: args.mode == "sim"}[args.use_sim_time]
     try:
         host = GraphHost(args.mode, params_dir=args.params_dir, topics=topics,
-                         use_sim_time=sim_time, namespace=args.namespace, overrides=overrides)
+                         use_sim_time=sim_time, namespace=args.namespace, overrides=overrides,
+                         executor=args.executor)
         host.start()
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from exc
@@ -128,7 +135,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     result = run_bench(duration_s=args.duration, width=args.width, height=args.height,
                        camera_hz=args.camera_hz, scan_hz=args.scan_hz,
-                       cmd_samples=args.cmd_samples, baseline=args.baseline)
+                       cmd_samples=args.cmd_samples, baseline=args.baseline,
+                       executor=args.executor)
     if args.json:
         print_json(result)
     else:

@@ -12,6 +12,7 @@ the base's own watchdog stays fed); every command comes out of the safety govern
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ from embodied_collab.control.config_control import ControlConfig
 from embodied_collab.ros import convert, qos
 from embodied_collab.ros.config_control_node import ControlNodeConfig
 from embodied_collab.ros.graph import TOPICS
+from embodied_collab.ros.loop_thread import LoopThread
 from embodied_collab.ros.params import ParameterMirror, attribute_docs
 
 GOAL_TOPIC = "/control/goal"
@@ -68,7 +70,8 @@ class ControlNode(Node):
         self.create_subscription(LaserScan, TOPICS["scan"], self._on_scan, qos.sensor_qos())
         self.create_subscription(String, GOAL_TOPIC, self._on_goal, qos.command_qos())
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self._timer = self.create_timer(1.0 / cfg.rate_hz, self._tick, clock=self._steady)
+        # the loop thread and the executor's callbacks both use self.loop: one at a time
+        self._loop_lock = threading.Lock()
         self._status_timer = self.create_timer(1.0 / cfg.status_rate_hz, self._publish_status,
                                                clock=self._steady)
         self._angles: tuple[tuple[float, float, int], np.ndarray] | None = None
@@ -78,6 +81,9 @@ class ControlNode(Node):
         self._last_status = None
         self.sent = 0
         self._publish_status()
+        # started by the first spin of an executor, like a timer (see _start_loop)
+        self._timer = LoopThread(1.0 / cfg.rate_hz, self._tick, name="control-loop")
+        self._starter = self.create_timer(0.0, self._start_loop)
         self.get_logger().info(f"control loop at {cfg.rate_hz} Hz, controller "
                                f"{cfg.controller}, map {cfg.world_path or cfg.world_seed}")
 
@@ -87,23 +93,36 @@ class ControlNode(Node):
         return self._params.config
 
     def _on_config(self, cfg: ControlNodeConfig) -> None:
-        self.loop.config = _control_config(cfg)
-        self.loop.governor.reconfigure(self.loop.config)
-        self._timer.cancel()
-        self.destroy_timer(self._timer)
-        self._timer = self.create_timer(1.0 / cfg.rate_hz, self._tick, clock=self._steady)
+        with self._loop_lock:
+            self.loop.config = _control_config(cfg)
+            self.loop.governor.reconfigure(self.loop.config)
+        self._timer.set_period(1.0 / cfg.rate_hz)
+
+    def _start_loop(self) -> None:
+        self._starter.cancel()
+        if not self._timer.running:
+            self._timer.start()
+
+    def destroy_node(self) -> None:
+        """Stop the loop thread, then destroy the node."""
+        timer = getattr(self, "_timer", None)
+        if timer is not None:
+            timer.stop()
+        super().destroy_node()
 
     # -- inputs ---------------------------------------------------------------------------
     def _on_odom(self, msg: Any) -> None:
         pose, vel = convert.odometry_to_pose(msg)
-        self.loop.on_odom(pose, vel)
+        with self._loop_lock:
+            self.loop.on_odom(pose, vel)
 
     def _on_scan(self, msg: Any) -> None:
         ranges = convert.scan_to_array(msg)
         key = (msg.angle_min, msg.angle_increment, ranges.size)
         if self._angles is None or self._angles[0] != key:
             self._angles = (key, msg.angle_min + np.arange(ranges.size) * msg.angle_increment)
-        self.loop.on_scan(ranges, self._angles[1], msg.range_max)
+        with self._loop_lock:
+            self.loop.on_scan(ranges, self._angles[1], msg.range_max)
 
     def _on_goal(self, msg: Any) -> None:
         from embodied_collab.control.global_path import parse_target
@@ -112,17 +131,19 @@ class ControlNode(Node):
         text = msg.data.strip()
         self._goal_id += 1
         self._target = text
-        if text == "cancel":
-            self.loop.cancel()
-            self._message = "cancelled"
-        else:
-            try:
-                self.loop.set_goal(parse_target(text))
-                self._message = ""
-            except EmbodiedCollabError as exc:  # bad goal: say why, keep running
+        with self._loop_lock:
+            if text == "cancel":
                 self.loop.cancel()
-                self._message = f"rejected: {exc}"
-                self.get_logger().warning(f"goal {text!r} {self._message}")
+                self._message = "cancelled"
+            else:
+                try:
+                    self.loop.set_goal(parse_target(text))
+                    self._message = ""
+                except EmbodiedCollabError as exc:  # bad goal: say why, keep running
+                    self.loop.cancel()
+                    self._message = f"rejected: {exc}"
+        if self._message.startswith("rejected"):
+            self.get_logger().warning(f"goal {text!r} {self._message}")
         self._last_status = None
         self._publish_status()
 
@@ -132,7 +153,8 @@ class ControlNode(Node):
         self.sent += 1
 
     def _tick(self) -> None:
-        res = self.loop.step(time.monotonic())
+        with self._loop_lock:
+            res = self.loop.step(time.monotonic())
         if res.status != self._last_status:
             self._publish_status()
 

@@ -22,8 +22,12 @@ logger = logging.getLogger(__name__)
 
 
 def measure_control_over_ros(controller: str, *, rate_hz: float = 50.0, seconds: float = 10.0,
-                             world_seed: int = 3, startup_s: float = 90.0) -> dict:
+                             world_seed: int = 3, startup_s: float = 90.0,
+                             executor: str | None = None) -> dict:
     """Run the sim and control nodes, drive to the farthest room, time ``/cmd_vel`` arrivals.
+
+    ``executor`` (``"events"``/``"multi"``, None = the default of
+    :func:`embodied_collab.ros.host.executor_kind`) is used by both nodes and the subscriber here.
 
     Returns:
         ``{"loop_hz", "period_jitter_ms_p99", "period_ms_p50", "messages", "goal_status"}``.
@@ -36,11 +40,11 @@ def measure_control_over_ros(controller: str, *, rate_hz: float = 50.0, seconds:
     import rclpy
     from geometry_msgs.msg import Twist
     from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
     from std_msgs.msg import String
 
     from embodied_collab.ros import qos
+    from embodied_collab.ros.host import EXECUTOR_ENV, executor_kind, make_executor
     from embodied_collab.sim.generate import generate_world
 
     world = generate_world(world_seed)
@@ -49,13 +53,14 @@ def measure_control_over_ros(controller: str, *, rate_hz: float = 50.0, seconds:
                + (room.centre[1] - r.y) ** 2).id
     domain = procs.unique_domain_id()
     env = procs.ros_env(domain)
+    kind = executor_kind(executor)
+    env[EXECUTOR_ENV] = kind
     logdir = Path(tempfile.mkdtemp(prefix="ec-control-timing-"))
     children = []
     ctx = Context()
     rclpy.init(context=ctx, domain_id=domain, signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("control_timing", context=ctx)
-    ex = SingleThreadedExecutor(context=ctx)
-    ex.add_node(node)
+    ex = make_executor(kind, context=ctx, num_threads=1)
     arrivals: list[float] = []
     status: list[dict] = []
     try:
@@ -73,6 +78,7 @@ def measure_control_over_ros(controller: str, *, rate_hz: float = 50.0, seconds:
         node.create_subscription(String, "/control/status",
                                  lambda m: status.append(json.loads(m.data)), qos.latched_qos())
         pub = node.create_publisher(String, "/control/goal", qos.command_qos())
+        ex.add_node(node)  # after its subscriptions: the events executor takes them at add
         end = time.monotonic() + startup_s
         while not (status and len(arrivals) > 10 and pub.get_subscription_count()):
             if time.monotonic() > end:
@@ -104,4 +110,5 @@ def measure_control_over_ros(controller: str, *, rate_hz: float = 50.0, seconds:
         "period_ms_p50": round(float(np.median(p) * 1e3), 3),
         "messages": int(t.size),
         "goal_status": status[-1]["status"] if status else None,
+        "executor": kind,
     }

@@ -1,6 +1,6 @@
 """Bring the declared node graph up without ``ros2 launch``.
 
-The embedded default hosts every node of a mode in one process on a ``MultiThreadedExecutor``
+The embedded default hosts every node of a mode in one process on one executor
 (:class:`GraphHost`); tests and deployments without launch run one node per process
 (:func:`run_node`, also behind the executables the ament package installs). Both give each
 node exactly what the launch files give it: its parameter file, ``use_sim_time`` and the topic
@@ -25,6 +25,52 @@ logger = logging.getLogger(__name__)
 
 #: GIL switch interval of node processes (seconds); see :func:`run_node`.
 SWITCH_INTERVAL_S = 0.0005
+
+#: Executors a node process or the graph host can spin on: ``events`` is rclpy's
+#: ``EventsExecutor`` (one thread, callbacks dispatched from C++ with little Python work per
+#: message), ``multi`` a ``MultiThreadedExecutor``. The simulator's physics and the control loop
+#: run in their own threads (:mod:`embodied_collab.ros.loop_thread`) with either.
+EXECUTORS = ("events", "multi")
+
+#: Environment variable choosing the executor (for the installed executables and launch files).
+EXECUTOR_ENV = "EMBODIED_COLLAB_ROS_EXECUTOR"
+
+#: The executor used when neither an argument nor :data:`EXECUTOR_ENV` chooses one.
+DEFAULT_EXECUTOR = "events"
+
+
+def executor_kind(kind: str | None = None) -> str:
+    """``kind``, else ``$EMBODIED_COLLAB_ROS_EXECUTOR``, else :data:`DEFAULT_EXECUTOR`.
+
+    Raises:
+        ValueError: if the choice is not one of :data:`EXECUTORS`.
+    """
+    import os
+
+    chosen = kind or os.environ.get(EXECUTOR_ENV) or DEFAULT_EXECUTOR
+    if chosen not in EXECUTORS:
+        source = "executor" if kind else EXECUTOR_ENV
+        raise ValueError(f"{source} must be one of {list(EXECUTORS)}, got {chosen!r}")
+    return chosen
+
+
+def make_executor(kind: str | None = None, *, context: Any = None,
+                  num_threads: int | None = None) -> Any:
+    """A new executor of ``kind`` (see :func:`executor_kind`) on ``context``.
+
+    ``num_threads`` applies to ``multi`` only (None = rclpy's default; 1 = rclpy's
+    ``SingleThreadedExecutor``).
+    """
+    kind = executor_kind(kind)
+    if kind == "events":
+        from rclpy.experimental import EventsExecutor
+
+        return EventsExecutor(context=context)
+    from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
+
+    if num_threads == 1:
+        return SingleThreadedExecutor(context=context)
+    return MultiThreadedExecutor(num_threads=num_threads, context=context)
 
 
 def make_node(
@@ -61,7 +107,7 @@ def make_node(
 
 
 class GraphHost:
-    """All nodes of one graph mode in one process, on a ``MultiThreadedExecutor``.
+    """All nodes of one graph mode in one process, on one executor.
 
     Args:
         mode: ``"sim"`` or ``"robot"``.
@@ -70,7 +116,8 @@ class GraphHost:
         use_sim_time: ``use_sim_time`` for every node (None = per parameter file).
         namespace: namespace of every node.
         overrides: per-node parameter overrides, ``{node_name: {param: value}}``.
-        num_threads: executor threads (None = rclpy's default).
+        num_threads: threads of a ``multi`` executor (None = rclpy's default).
+        executor: ``"events"`` or ``"multi"`` (None = :func:`executor_kind`'s default).
         exclude: names of nodes of the mode not to host (e.g. a node the caller hosts itself,
             attached to objects it owns).
 
@@ -88,7 +135,9 @@ class GraphHost:
         overrides: dict[str, dict[str, Any]] | None = None,
         num_threads: int | None = None,
         exclude: Sequence[str] = (),
+        executor: str | None = None,
     ) -> None:
+        self.executor_kind = executor_kind(executor)
         specs = nodes_for(mode)
         unknown = sorted(set(exclude) - {s.name for s in specs})
         if unknown:
@@ -114,9 +163,9 @@ class GraphHost:
         """Create the context, the nodes and the executor, and spin in a background thread."""
         rclpy = require("rclpy", "ros")
         from rclpy.context import Context
-        from rclpy.executors import MultiThreadedExecutor
         from rclpy.signals import SignalHandlerOptions
 
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._context = Context()
         # Signals are handled by wait(): the executor must stop before the context goes, or
         # callbacks still running would use a destroyed context.
@@ -129,11 +178,12 @@ class GraphHost:
         except BaseException:
             self.shutdown()
             raise
-        self._executor = MultiThreadedExecutor(num_threads=self._num_threads,
-                                               context=self._context)
+        self._executor = make_executor(self.executor_kind, num_threads=self._num_threads,
+                                       context=self._context)
         for node in self.nodes:
             self._executor.add_node(node)
-        logger.info("hosting %s", ", ".join(n.get_fully_qualified_name() for n in self.nodes))
+        logger.info("hosting on the %s executor: %s", self.executor_kind,
+                    ", ".join(n.get_fully_qualified_name() for n in self.nodes))
         self._stopped.clear()
         self._thread = threading.Thread(target=_spin, args=(self._executor, self._stopped),
                                         name="graph-host", daemon=True)
@@ -175,12 +225,14 @@ class GraphHost:
         self.shutdown()
 
 
-def run_node(name: str, argv: Sequence[str] | None = None) -> int:
+def run_node(name: str, argv: Sequence[str] | None = None, *, executor: str | None = None
+             ) -> int:
     """Run one node of the graph in this process until SIGINT/SIGTERM.
 
     ``argv`` may carry ROS arguments (``--ros-args --params-file f -r a:=b``), as given by
     ``ros2 run`` / ``ros2 launch`` to the installed executables. Without ``--params-file``
-    the node's parameter file from ``launch/params`` is used.
+    the node's parameter file from ``launch/params`` is used. ``executor`` is ``"events"`` or
+    ``"multi"`` (None = ``$EMBODIED_COLLAB_ROS_EXECUTOR``, else :data:`DEFAULT_EXECUTOR`).
 
     Returns:
         0 on a clean shutdown.
@@ -189,10 +241,10 @@ def run_node(name: str, argv: Sequence[str] | None = None) -> int:
         ValueError: for an unknown node or a parameter that does not validate.
     """
     rclpy = require("rclpy", "ros")
-    from rclpy.executors import MultiThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
     spec = node_spec(name)
+    kind = executor_kind(executor)
     # Hand the GIL over sooner (default 5 ms) so that a command callback is not held up by a
     # thread rendering a camera frame.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -204,9 +256,14 @@ def run_node(name: str, argv: Sequence[str] | None = None) -> int:
     rclpy.init(args=["embodied-collab", *argv], signal_handler_options=SignalHandlerOptions.NO)
     node = executor = thread = None
     stopped = threading.Event()
+    # a SIGINT/SIGTERM while the node is still starting ends it cleanly too
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stopped.set())
     try:
         node = spec.node_class()(spec.name)
-        executor = MultiThreadedExecutor(num_threads=2)
+        executor = make_executor(kind, num_threads=2)
         executor.add_node(node)
         thread = threading.Thread(target=_spin, args=(executor, stopped), daemon=True)
         thread.start()
@@ -219,6 +276,8 @@ def run_node(name: str, argv: Sequence[str] | None = None) -> int:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 
@@ -238,7 +297,8 @@ def stop_spinning(executor: Any, thread: threading.Thread, stopped: threading.Ev
 
 def _spin(executor: Any, stopped: threading.Event) -> None:
     # spin_once in a loop rather than spin(): rclpy's Executor.shutdown() destroys the guard
-    # condition a concurrent spin() is waiting on; here the loop ends first (see _stop).
+    # condition a concurrent spin() is waiting on; here the loop ends first (see _stop). The
+    # EventsExecutor's spin() also keeps the GIL from other threads; its spin_once does not.
     from rclpy.executors import ExternalShutdownException
 
     try:

@@ -1,9 +1,11 @@
 """The simulator as a robot base on ROS 2: /cmd_vel in; /odom, /scan, RGB-D camera, /clock out.
 
 A thin adapter over :class:`embodied_collab.sim.robot_sim.RobotSim`: it steps the simulation on a
-steady wall-clock timer (``rate_factor`` simulated seconds per second) and publishes each sensor
-at its configured rate in simulated time. Stamps are simulated time when ``use_sim_time`` is
-true (then ``/clock`` is published), wall time otherwise, like a real base's driver.
+steady wall-clock loop in its own thread (``rate_factor`` simulated seconds per second; see
+:mod:`embodied_collab.ros.loop_thread`) and publishes each sensor at its configured rate in
+simulated time; the executor only dispatches ``/cmd_vel``, services and parameter changes.
+Stamps are simulated time when ``use_sim_time`` is true (then ``/clock`` is published), wall
+time otherwise, like a real base's driver.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Any
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
@@ -23,6 +24,7 @@ from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from embodied_collab.ros import convert, interfaces, qos
 from embodied_collab.ros.config_sim_node import SimNodeConfig
 from embodied_collab.ros.graph import SERVICES, TOPICS
+from embodied_collab.ros.loop_thread import LoopThread
 from embodied_collab.ros.params import ParameterMirror
 
 _READ_ONLY = ("world_seed", "world_path", "camera_width", "camera_height", "odom_frame",
@@ -82,16 +84,19 @@ class SimNode(Node):
         self._pub_info = self.create_publisher(CameraInfo,
                                                TOPICS["camera_info"], sensor)
         self._pub_clock = self.create_publisher(ClockMsg, "/clock", qos.clock_qos())
-        # Commands get their own callback group: with a multi-threaded executor they are
-        # handled while a camera frame renders, so /cmd_vel -> /odom stays short.
+        # Commands are handled on the executor while the physics thread renders a camera
+        # frame, so /cmd_vel -> /odom stays short (own callback group for a multi executor).
         self._state = (self._sim.pose, self._sim.velocity)
         self.create_subscription(Twist, TOPICS["cmd_vel"], self._on_cmd_vel, qos.command_qos(),
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self._create_services()
         self._reset_schedules(cfg)
         self._wall = time.monotonic()
-        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self._timer = self.create_timer(1.0 / cfg.physics_rate_hz, self._tick, clock=self._steady)
+        # the physics loop: its own thread on absolute deadlines, not an executor timer; it
+        # starts when an executor first spins the node (as a timer would), so that a process
+        # hosting several nodes finishes building them before simulated time starts to flow
+        self._loop = LoopThread(1.0 / cfg.physics_rate_hz, self._tick, name="sim-physics")
+        self._starter = self.create_timer(0.0, self._start_loop)
         self.get_logger().info(
             f"simulating world {cfg.world_path or f'seed={cfg.world_seed}'} at "
             f"{cfg.rate_factor}x real time, camera {cfg.camera_width}x{cfg.camera_height} "
@@ -112,10 +117,18 @@ class SimNode(Node):
     def _on_config(self, cfg: SimNodeConfig) -> None:
         with self._lock:
             self._reset_schedules(cfg)
-            self._timer.cancel()
-            self.destroy_timer(self._timer)
-            self._timer = self.create_timer(1.0 / cfg.physics_rate_hz, self._tick,
-                                            clock=self._steady)
+            self._loop.set_period(1.0 / cfg.physics_rate_hz)
+
+    def _start_loop(self) -> None:
+        self._starter.cancel()
+        if not self._loop.running:
+            self._wall = time.monotonic()
+            self._loop.start()
+
+    def destroy_node(self) -> None:
+        """Stop the physics loop, then destroy the node."""
+        self._loop.stop()
+        super().destroy_node()
 
     def _reset_schedules(self, cfg: SimNodeConfig) -> None:
         now = self._sim.time

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.ros
 STARTUP_S = 60.0
 
 
-def test_graph_host_with_sim_time_and_clean_shutdown():
+@pytest.mark.parametrize("executor", ["events", "multi"])
+def test_graph_host_with_sim_time_and_clean_shutdown(executor):
     """``ros up --sim`` at 2x real time: /clock drives a use_sim_time node; SIGINT ends all."""
     from nav_msgs.msg import Odometry
     from rclpy.parameter import Parameter
@@ -27,9 +28,10 @@ def test_graph_host_with_sim_time_and_clean_shutdown():
 
     # the whole graph in one process; the speech models load on first audio and the camera
     # streams slowly, so that the timing below measures the simulator's clock, not a model load
-    host = NodeProcess("ros", "up", "--sim", "--set", "sim.rate_factor=2.0",
-                       "--set", "sim.camera_width=80", "--set", "sim.camera_height=60",
-                       "--set", "sim.camera_rate_hz=5.0", "--set", "speech.preload=false")
+    host = NodeProcess("ros", "up", "--sim", "--executor", executor,
+                       "--set", "sim.rate_factor=2.0", "--set", "sim.camera_width=80",
+                       "--set", "sim.camera_height=60", "--set", "sim.camera_rate_hz=5.0",
+                       "--set", "speech.preload=false")
     probe = Probe("sim_time_probe")
     try:
         probe.node.set_parameters([Parameter("use_sim_time", value=True)])
@@ -42,14 +44,16 @@ def test_graph_host_with_sim_time_and_clean_shutdown():
         probe.spin_for(2.0)
         wall1, sim1 = time.monotonic(), convert.stamp_ns(clocks[-1].clock)
         ratio = (sim1 - sim0) / 1e9 / (wall1 - wall0)
-        # Simulated time runs ahead of the wall clock only as far as the host keeps up: with the
-        # whole graph (sim, control at 50 Hz, vision, speech) on one executor of a 2-core
-        # machine, measured ratios ranged 0.75-2.0 for rate_factor 2. What must hold is that
-        # simulated time flows at a real-time-like pace and never faster than asked.
-        assert 0.5 < ratio < 2.3, f"simulated/wall time ratio {ratio:.2f}, rate_factor 2"
+        # The physics loop runs in its own thread on absolute deadlines, so the rest of the
+        # graph (control at 50 Hz, vision, speech) on the executor does not slow simulated time:
+        # measured 2.00-2.02 for rate_factor 2 at load ~11 on 2 cores. The margin below allows
+        # one stall of the loop of up to ~0.4 s in the 2 s window.
+        assert 1.6 < ratio < 2.3, f"simulated/wall time ratio {ratio:.2f}, rate_factor 2"
         # the probe's ROS clock follows /clock, and stamps are simulated time
         now = probe.node.get_clock().now().nanoseconds
-        assert abs(now - sim1) < 0.5e9
+        # within 1 simulated second (0.5 s wall at 2x: the probe's two /clock subscriptions,
+        # its time source's and ours, are served one callback at a time by its executor)
+        assert abs(now - sim1) < 1.0e9
         assert convert.stamp_ns(odoms[-1].header.stamp) < 3600e9 < time.time_ns()
     finally:
         probe.close()
