@@ -10,7 +10,6 @@ the JSON's ``timing_source`` says which.
 from __future__ import annotations
 
 import importlib.util
-
 import logging
 import time
 

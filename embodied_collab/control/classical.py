@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from embodied_collab.control.config_control import ControlConfig
+from embodied_collab.control.governor import arc_free_distance, scan_points
 
 
 @dataclass
@@ -66,28 +67,39 @@ def to_robot_frame(pose: tuple[float, float, float],
 
 
 class PurePursuit:
-    """Regulated pure pursuit: arc to the lookahead waypoint, slowing for curvature, nearby
-    obstacles and the goal; turns in place when the waypoint is far off the heading.
+    """Regulated pure pursuit with an arc check: arc to the lookahead waypoint, swerving to the
+    nearest free arc when the lidar shows the pure-pursuit arc blocked, slowing so it could
+    stop before the arc's free distance runs out, and for the goal; turns in place when the
+    waypoint is far off the heading or no forward arc is free.
+
+    Arcs are checked with the governor's own test (:func:`governor.arc_free_distance`, the
+    footprint plus ``safety_margin``), so what it proposes is what the governor lets through.
 
     Args:
-        config: speed limits, ``a_brake`` and ``robot_radius`` are used.
+        config: speed limits, ``a_brake``, ``robot_radius`` and ``safety_margin`` are used.
         rotate_threshold: turn in place when the waypoint bearing exceeds this (rad).
         curvature_speed: speed is divided by ``1 + curvature_speed * |curvature|``.
-        slow_distance: obstacles closer than this (m, from the footprint, ahead) slow it down.
+        horizon: arc length checked against the lidar (m).
+        min_free: an arc counts as free when this much of it is (m; less near the goal).
     """
+
+    #: Curvature offsets (1/m) tried, nearest first, when the pure-pursuit arc is blocked.
+    OFFSETS = (0.0, 0.4, -0.4, 0.8, -0.8, 1.3, -1.3, 2.0, -2.0, 3.0, -3.0)
 
     def __init__(
         self,
         config: ControlConfig,
         *,
-        rotate_threshold: float = 0.9,
-        curvature_speed: float = 0.5,
-        slow_distance: float = 0.5,
+        rotate_threshold: float = 1.0,
+        curvature_speed: float = 0.2,
+        horizon: float = 1.2,
+        min_free: float = 0.45,
     ) -> None:
         self.config = config
         self.rotate_threshold = rotate_threshold
         self.curvature_speed = curvature_speed
-        self.slow_distance = slow_distance
+        self.horizon = horizon
+        self.min_free = min_free
 
     def reset(self) -> None:
         """No internal state."""
@@ -105,54 +117,36 @@ class PurePursuit:
         if ld < 1e-6:
             return 0.0, 0.0
         alpha = math.atan2(y, x)
-        escape = self._escape_turn(obs, alpha)
-        if escape is not None:
-            return 0.0, escape
         if abs(alpha) > self.rotate_threshold:
             return 0.0, float(np.clip(2.5 * alpha, -cfg.w_max, cfg.w_max))
         kappa = 2.0 * math.sin(alpha) / ld
-        v = cfg.v_max / (1.0 + self.curvature_speed * abs(kappa))
+        pts = scan_points(obs.ranges, obs.angles, obs.range_max)
+        # near the goal an arc only has to reach the goal tolerance
+        need = min(self.min_free, max(d_goal - cfg.goal_tolerance, 0.0) + 0.03)
+        clearance = cfg.robot_radius + cfg.safety_margin
+        chosen = None
+        widest = (-1.0, kappa)
+        for dk in self.OFFSETS:
+            k = kappa + dk
+            free = arc_free_distance(pts, 1.0, k, clearance, self.horizon, step=0.03)
+            if free >= need:
+                chosen = (k, free)
+                break
+            widest = max(widest, (free, k))
+        if chosen is None:
+            # no forward arc is free: turn in place towards the most open one (always allowed)
+            side = math.copysign(1.0, widest[1] if abs(widest[1]) > 1e-6 else alpha)
+            return 0.0, side * 0.6 * cfg.w_max
+        k, free = chosen
+        v = cfg.v_max / (1.0 + self.curvature_speed * abs(k))
+        # stop before the end of the free arc, and at the goal, at half the braking deceleration
+        v = min(v, math.sqrt(2.0 * 0.5 * cfg.a_brake * max(free - 0.05, 0.0)) + 0.05)
         v = min(v, math.sqrt(2.0 * 0.5 * cfg.a_brake * max(obs.remaining, 0.0)) + 0.05)
-        v = min(v, self._obstacle_speed(obs))
-        w = v * kappa
+        w = v * k
         if abs(w) > cfg.w_max:
             v *= cfg.w_max / abs(w)
             w = math.copysign(cfg.w_max, w)
         return float(v), float(w)
-
-    def _escape_turn(self, obs: LocalObservation, alpha: float) -> float | None:
-        """Turn rate that swings a hit inside the governor's margin out of the forward half.
-
-        The governor forbids any forward motion that approaches such a hit, so driving on
-        would freeze the robot (``blocked``); turning in place is always allowed.
-        """
-        cfg = self.config
-        r = np.asarray(obs.ranges, dtype=np.float64)
-        a = np.asarray(obs.angles, dtype=np.float64)
-        a = (a + math.pi) % (2 * math.pi) - math.pi
-        close = (r < cfg.robot_radius + cfg.safety_margin + 0.015) & (np.abs(a) < 0.45 * math.pi)
-        if not close.any():
-            return None
-        # the waypoint side decides when both sides are close; otherwise away from the hit
-        left = bool((a[close] > 0).any())
-        right = bool((a[close] < 0).any())
-        if left and right:
-            side = 1.0 if alpha > 0 else -1.0
-        else:
-            side = -1.0 if left else 1.0
-        return side * 0.6 * cfg.w_max
-
-    def _obstacle_speed(self, obs: LocalObservation) -> float:
-        cfg = self.config
-        r = np.asarray(obs.ranges, dtype=np.float64)
-        a = np.asarray(obs.angles, dtype=np.float64)
-        ahead = (np.abs(a) < math.pi / 3) & (r < obs.range_max)
-        if not ahead.any():
-            return cfg.v_max
-        gap = float(r[ahead].min()) - cfg.robot_radius
-        if gap >= self.slow_distance:
-            return cfg.v_max
-        return cfg.v_max * max(gap / self.slow_distance, 0.25)
 
 
 #: Local controllers by :attr:`ControlConfig.controller` name.

@@ -66,7 +66,7 @@ class ControlConfig:
     robot_radius: float = 0.18
     stop_radius: float = 0.27
     stop_cone_deg: float = 100.0
-    safety_margin: float = 0.09
+    safety_margin: float = 0.05
     cmd_timeout_s: float = 0.25
     sensor_timeout_s: float = 0.5
     lookahead: float = 0.6

@@ -263,28 +263,56 @@ class SafetyGovernor:
         """
         cfg = self._cfg
         horizon = cfg.v_max ** 2 / (2 * cfg.a_brake) + 2 * cfg.v_max * cfg.period + 0.1
-        pts = self._points
-        if pts.shape[0] == 0:
-            return horizon
-        step = 0.02
-        s = np.arange(step, horizon + step, step)
-        k = curvature
-        if abs(k) < 1e-6:
-            cx, cy = s, np.zeros_like(s)
-        else:
-            cx, cy = np.sin(k * s) / k, (1 - np.cos(k * s)) / k
-        cx = cx * direction
-        # a backward arc with positive turn rate swings to the right of the robot
-        cy = cy * (1.0 if direction > 0 else -1.0)
-        near = np.hypot(pts[:, 0], pts[:, 1]) < horizon + cfg.robot_radius + cfg.safety_margin
-        p = pts[near]
-        if p.shape[0] == 0:
-            return horizon
-        dist = np.hypot(cx[:, None] - p[None, :, 0], cy[:, None] - p[None, :, 1])
-        # only approaching a hit counts, so a robot already too close can still move away
-        d0 = np.hypot(p[:, 0], p[:, 1])
-        bad = (dist < cfg.robot_radius + cfg.safety_margin) & (dist < d0[None, :] - 1e-9)
-        hit = np.nonzero(bad.any(axis=1))[0]
-        if hit.size == 0:
-            return horizon
-        return float(max(s[hit[0]] - step, 0.0))
+        return arc_free_distance(self._points, direction, curvature,
+                                 cfg.robot_radius + cfg.safety_margin, horizon)
+
+
+def scan_points(ranges: np.ndarray, angles: np.ndarray, range_max: float) -> np.ndarray:
+    """Lidar hits (ranges below ``range_max``) as robot-frame points, shape (N, 2)."""
+    r = np.asarray(ranges, dtype=np.float64).ravel()
+    a = np.asarray(angles, dtype=np.float64).ravel()
+    keep = np.isfinite(r) & (r < range_max)
+    r, a = r[keep], a[keep]
+    return np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
+
+
+def arc_free_distance(points: np.ndarray, direction: float, curvature: float, clearance: float,
+                      horizon: float, step: float = 0.02) -> float:
+    """Arc length a disc can travel along a constant-curvature arc from the origin (robot
+    frame) before its centre comes within ``clearance`` of a point, capped at ``horizon``.
+
+    Only approaching a point counts, so a robot already closer than ``clearance`` can still
+    move away from it. Shared by the governor (its braking cap) and the controllers (so they
+    propose arcs the governor lets through).
+
+    Args:
+        points: robot-frame hit points, shape (N, 2).
+        direction: +1 forward, -1 backward.
+        curvature: turn rate over speed (1/m), positive to the left.
+        clearance: footprint radius plus the margin kept (m).
+        horizon: longest arc checked (m).
+        step: arc sampling step (m).
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if pts.shape[0] == 0:
+        return horizon
+    d0 = np.hypot(pts[:, 0], pts[:, 1])
+    near = d0 < horizon + clearance
+    p, d0 = pts[near], d0[near]
+    if p.shape[0] == 0:
+        return horizon
+    s = np.arange(step, horizon + step, step)
+    k = curvature
+    if abs(k) < 1e-6:
+        cx, cy = s, np.zeros_like(s)
+    else:
+        cx, cy = np.sin(k * s) / k, (1 - np.cos(k * s)) / k
+    cx = cx * direction
+    # a backward arc with positive turn rate swings to the right of the robot
+    cy = cy * (1.0 if direction > 0 else -1.0)
+    dist = np.hypot(cx[:, None] - p[None, :, 0], cy[:, None] - p[None, :, 1])
+    bad = (dist < clearance) & (dist < d0[None, :] - 1e-9)
+    hit = np.nonzero(bad.any(axis=1))[0]
+    if hit.size == 0:
+        return horizon
+    return float(max(s[hit[0]] - step, 0.0))

@@ -28,6 +28,12 @@ logger = logging.getLogger(__name__)
 #: New lidar obstacles are checked against the path at most this often (s): the check costs
 #: far more than a tick, and the governor keeps the robot safe in between.
 BLOCK_CHECK_PERIOD_S = 0.3
+#: After this fraction of ``blocked_timeout_s`` without progress the loop recovers once per
+#: stall: it backs off for :data:`RECOVERY_BACKOFF_S` (the governor still checks behind),
+#: forgets the lidar obstacles (what blocked it may have moved or been misplaced), re-adds the
+#: latest scan and replans.
+RECOVERY_AFTER = 0.5
+RECOVERY_BACKOFF_S = 0.8
 
 
 class GoalStatus(str, enum.Enum):
@@ -170,7 +176,10 @@ class ControlLoop:
         self._t_goal = 0.0
         self._best_remaining = math.inf
         self._t_progress = 0.0
+        self._recovered = False
+        self._recover_until = -math.inf
         self.replans = 0
+        self.recoveries = 0
 
     # ------------------------------------------------------------------ inputs
     def on_odom(self, pose: tuple[float, float, float], velocity: tuple[float, float],
@@ -209,6 +218,8 @@ class ControlLoop:
         self._t_goal = self._t_progress = now
         self._t_plan = -math.inf
         self._best_remaining = math.inf
+        self._recovered = False
+        self._recover_until = -math.inf
         self.status = GoalStatus.ACTIVE
         logger.info("new goal %s -> %s", target, self.goal)
         return self.goal
@@ -230,12 +241,26 @@ class ControlLoop:
         self.replans += 1
         if path:
             self.path, self._tracker = path, PathTracker(path)
-            # progress is measured on the newest path when it is a real detour
+            # progress is measured on the newest path when it is a detour (a stall is still
+            # timed from the last real progress)
             remaining = self._tracker.remaining(self._pose[:2])
-            if remaining > self._best_remaining + 0.3:
+            if remaining > self._best_remaining:
                 self._best_remaining = remaining
         else:
             self.path, self._tracker = [], None
+
+    def _start_recovery(self, now: float) -> None:
+        """Back off, forget lidar obstacles and replan once the back-off ends."""
+        self._recovered = True
+        self._recover_until = now + RECOVERY_BACKOFF_S
+        self.recoveries += 1
+        self.planner.clear_observations()
+        if self._scan is not None and self._pose is not None:
+            self.planner.add_scan(self._pose, *self._scan)
+        self._t_plan = -math.inf  # replan when the back-off ends
+        self.controller.reset()
+        logger.info("goal %s: no progress for %.1f s, recovering", self.goal,
+                    now - self._t_progress)
 
     def observation(self) -> LocalObservation | None:
         """What the local controller sees now (None before pose, scan and path exist)."""
@@ -266,6 +291,7 @@ class ControlLoop:
             remaining = self._tracker.remaining(self._pose[:2])
             if remaining < self._best_remaining - 0.1:
                 self._best_remaining, self._t_progress = remaining, now
+                self._recovered = False
             elif now - self._t_progress > cfg.blocked_timeout_s:
                 self.status = GoalStatus.BLOCKED
         if self.status.terminal:
@@ -279,6 +305,14 @@ class ControlLoop:
             self._update_status(now)
         proposal = (0.0, 0.0)
         if self.status is GoalStatus.ACTIVE and self._pose is not None:
+            if (not self._recovered
+                    and now - self._t_progress > RECOVERY_AFTER * self.config.blocked_timeout_s):
+                self._start_recovery(now)
+            if now < self._recover_until:
+                self.governor.propose(-self.config.v_reverse_max, 0.0, stamp=now)
+                out = self.governor.tick(now)
+                self.timing.record(now, time.perf_counter() - t0)
+                return StepResult(self.status, out)
             blocked = False
             if (self._new_hits and self._tracker is not None
                     and now - self._t_check >= BLOCK_CHECK_PERIOD_S):
