@@ -28,6 +28,7 @@ from embodied_collab.cloud.validate import (
     SKILL_ARGS,
     autofix,
     check_complete,
+    check_grounding,
     plan_to_dicts,
     validate_plan,
 )
@@ -125,6 +126,8 @@ class Decomposer:
         steps, errors = validate_plan(data, world, max_steps=self.cfg.max_steps)
         if not errors:
             errors = check_complete(instruction, steps, holding=world.robot.holding is not None)
+        if not errors:
+            errors = check_grounding(instruction, steps, world)
         return steps, errors
 
     def decompose(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from embodied_collab.cloud.prompt import _words
-from embodied_collab.cloud.validate import instruction_kind
+from embodied_collab.cloud.validate import destination_mention, instruction_kind
 from embodied_collab.sim import catalog
 from embodied_collab.sim.world import World
 
@@ -53,7 +53,8 @@ def plan_grammar(
             description, search takes a description.
         instruction: when given, furniture and objects are limited to those the prompt lists
             for it (:func:`embodied_collab.cloud.prompt.relevant`: the kinds it names, all
-            furniture when it names none); rooms stay navigable.
+            furniture when it names none); rooms stay navigable. A destination named with its
+            room ("on the table in the dining room") is the only place ``place`` may take.
         skills: the allow-list (default: every skill of :data:`catalog.SKILLS`).
 
     Returns:
@@ -67,10 +68,15 @@ def plan_grammar(
     if instruction is None:
         objects = world.visible_objects()
     furn = [f.id for f in furniture]
+    places = [f.id for f in furniture if f.surface or f.container]
+    dest = destination_mention(instruction, world) if instruction is not None else None
+    if dest is not None and dest.room is not None:
+        # "put it on the table in the dining room": only that table can take the object
+        places = [p for p in places if p in dest.candidates] or places
     rules = {
         "navigate": ("place-id", [r.id for r in world.rooms] + furn),
         "open": ("container-id", [f.id for f in furniture if f.container]),
-        "place": ("furniture-id", [f.id for f in furniture if f.surface or f.container]),
+        "place": ("furniture-id", places),
         "pick": ("pick-arg", None),
         "search": ("desc", None),
         "say": ("sentence", None),

@@ -90,24 +90,44 @@ def _words(text: str) -> set[str]:
     return out
 
 
+def _named_sizes(instruction: str) -> set[str]:
+    """Sizes the instruction asks for (``"..., not the small one"`` does not ask for small)."""
+    kept = re.sub(r"\bnot (?:the |a )?(?:small|large)(?: one)?\b", " ", instruction.lower())
+    return _words(kept) & set(catalog.SIZES)
+
+
 def relevant(world: World, instruction: str | None) -> tuple[list, list]:
     """Furniture and visible objects the instruction may need, in world order.
 
-    Objects: those whose category the instruction names (and, when it names colours, whose
-    colour is among them). Furniture: the kinds the instruction names plus the supports of the
-    listed objects; all furniture when the instruction names no kind.
+    Objects: those whose category the instruction names (and, when it names colours or sizes,
+    whose colour / size is among them; "not the small one" does not name small). Furniture:
+    the kinds the instruction names plus the supports of the listed objects; all furniture when
+    the instruction names no kind. A kind named with its room ("the table in the dining room")
+    lists only the pieces of that kind in that room (:func:`~.validate.furniture_mentions`), so
+    two pieces of the same kind are not both offered when the instruction tells them apart.
     """
+    from embodied_collab.cloud.validate import furniture_mentions
+
     visible = world.visible_objects()
     if instruction is None:
         return list(world.furniture), visible
     words = _words(instruction)
     colours = words & set(catalog.COLOURS)
-    objs = [o for o in visible if o.category in words and (not colours or o.colour in colours)]
+    sizes = _named_sizes(instruction)
+    objs = [o for o in visible if o.category in words and (not colours or o.colour in colours)
+            and (not sizes or o.size in sizes)]
     kinds = words & set(catalog.FURNITURE)
     if not kinds:
         return list(world.furniture), objs
+    allowed: dict[str, set[str] | None] = {}
+    for m in furniture_mentions(instruction, world):
+        if m.room is None or allowed.get(m.kind, set()) is None:
+            allowed[m.kind] = None  # named without a room somewhere: every piece of the kind
+        else:
+            allowed[m.kind] = allowed.get(m.kind, set()) | set(m.candidates)
     supports = {o.support for o in objs}
-    furn = [f for f in world.furniture if f.category in kinds or f.id in supports]
+    furn = [f for f in world.furniture if f.id in supports or (
+        f.category in kinds and (allowed.get(f.category) is None or f.id in allowed[f.category]))]
     return furn, objs
 
 
@@ -134,7 +154,7 @@ def describe_world(world: World, instruction: str | None = None) -> str:
         [
             "Furniture: " + f_txt,
             "Objects: " + (o_txt or "none listed"),
-            f"Robot: in {room.id if room else 'a hallway'}, "
+            f"Robot: in {display_name(room.id) if room else 'a hallway'}, "
             f"holding {world.robot.holding or 'nothing'}",
         ]
     )

@@ -441,3 +441,165 @@ def check_complete(instruction: str, steps: list[Step], *, holding: bool = False
                 "do not place it"
             ]
     return []
+
+
+# ------------------------------------------------------------------------------- grounding
+
+_FROM_WORDS = ("from", "off")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A piece of furniture the instruction names: ``kind`` (a catalog furniture kind), the
+    room phrase it names (``None`` when none or not a room of this world), the word before it
+    (``"from"``, ``"to"``, ``"on"``, ...; empty when none) and the furniture of this world it
+    can refer to (every piece of that kind when the room does not narrow it down)."""
+
+    kind: str
+    room: str | None
+    before: str
+    candidates: tuple[str, ...]
+    phrase: str
+
+
+def _room_names(world: World) -> dict[str, set[str]]:
+    """Spoken room name -> room ids (``"living room"`` -> {``living_room``}; ``"bedroom"`` ->
+    every bedroom; ``"bedroom 2"`` -> {``bedroom_2``})."""
+    names: dict[str, set[str]] = {}
+    for r in world.rooms:
+        for name in {catalog.display_name(r.type), catalog.display_name(r.id)}:
+            names.setdefault(name, set()).add(r.id)
+    return names
+
+
+def furniture_mentions(instruction: str, world: World) -> list[Mention]:
+    """The furniture phrases of ``instruction`` in order, resolved against ``world``.
+
+    Recognised: ``the <kind> in/of the <room>``, ``the <room> <kind>`` and a bare
+    ``the <kind>`` (a size word may stand before the kind). A room narrows the candidates to the
+    pieces of that kind in rooms of that name; when it names no such piece, all of the kind stay
+    (the plan's own choice is then not second-guessed).
+    """
+    if not instruction:
+        return []
+    text = " ".join(re.findall(r"[a-z0-9]+", instruction.lower()))
+    rooms = _room_names(world)
+    room_alt = "|".join(re.escape(n) for n in sorted(rooms, key=len, reverse=True)) or "(?!)"
+    kind_alt = "|".join(re.escape(k) for k in sorted(catalog.FURNITURE, key=len, reverse=True))
+    pattern = re.compile(
+        rf"(?:\b(\w+) )?\bthe (?:(?:small|large) )?(?:({room_alt}) )?({kind_alt})s?\b"
+        rf"(?: (?:in|of) the ({room_alt})\b)?"
+    )
+    out = []
+    for m in pattern.finditer(text):
+        before, room_pre, kind, room_post = m.groups()
+        room = room_post or room_pre
+        of_kind = [f for f in world.furniture if f.category == kind]
+        narrowed = [f for f in of_kind if room is not None and f.room in rooms.get(room, set())]
+        out.append(Mention(kind=kind, room=room if narrowed else None, before=before or "",
+                           candidates=tuple(f.id for f in (narrowed or of_kind)),
+                           phrase=m.group(0).split(" ", 1)[1] if before else m.group(0)))
+    return out
+
+
+def destination_mention(instruction: str, world: World) -> Mention | None:
+    """Where a put/bring/move instruction wants the object: its last furniture phrase not
+    introduced by ``from`` (None for other instructions or when it names no furniture)."""
+    if instruction_kind(instruction) != "deliver":
+        return None
+    dest = [m for m in furniture_mentions(instruction, world) if m.before not in _FROM_WORDS]
+    return dest[-1] if dest else None
+
+
+def source_mentions(instruction: str, world: World) -> list[Mention]:
+    """Where the instruction says the object is: phrases introduced by ``from`` (every
+    furniture phrase of a pick/get instruction)."""
+    kind = instruction_kind(instruction)
+    ms = furniture_mentions(instruction, world)
+    if kind == "fetch":
+        return ms
+    return [m for m in ms if m.before in _FROM_WORDS] if kind == "deliver" else []
+
+
+def check_grounding(instruction: str, steps: list[Step], world: World) -> list[str]:
+    """Errors when the plan contradicts the furniture the instruction names with its room.
+
+    The last ``place`` must be on/in a piece the destination phrase can refer to ("the table in
+    the dining room" -> ``table_1``, not the living room's ``table_2``), and an object picked by
+    id from a piece the instruction names as the source must stand on one it can refer to. Only
+    phrases whose room narrows the kind down are enforced.
+    """
+    errors = []
+    dest = destination_mention(instruction, world)
+    places = [s for s in steps if s.skill == "place"]
+    if dest is not None and dest.room is not None and places:
+        target = places[-1].args.get("target")
+        if target not in dest.candidates:
+            errors.append(
+                f"the instruction says {dest.phrase!r} ({' or '.join(dest.candidates)}); "
+                f"{target!r} is not it: place the object there"
+            )
+    sources = [m for m in source_mentions(instruction, world) if m.room is not None]
+    for s in steps:
+        ref = s.args.get("object") if s.skill == "pick" else None
+        if not sources or not isinstance(ref, str) or _kind(world, ref) != "o":
+            continue
+        obj = world.object_by_id(ref)
+        allowed = {c for m in sources for c in m.candidates}
+        if obj.support is not None and obj.relation != "held" and obj.support not in allowed:
+            errors.append(
+                f"the instruction takes the object from {sources[0].phrase!r} "
+                f"({' or '.join(sorted(allowed))}); {ref!r} is on/in {obj.support!r}"
+            )
+    return errors
+
+
+def instruction_object(instruction: str) -> dict[str, str] | None:
+    """The object the instruction asks for, as a description (``{"category", "colour",
+    "size"}``; only what it names unambiguously), or None when it names no single object kind.
+    "..., not the small one" does not name small."""
+    text = re.sub(r"\bnot (?:the |a )?(?:small|large)(?: one)?\b", " ", instruction.lower())
+    words = set()
+    for w in re.findall(r"[a-z]+", text):
+        words.add(w)
+        if w.endswith("s"):
+            words.add(w[:-1])
+    cats = words & set(catalog.OBJECTS)
+    if len(cats) != 1:
+        return None
+    out = {"category": next(iter(cats))}
+    for key, vocab in (("colour", catalog.COLOURS), ("size", catalog.SIZES)):
+        named = words & set(vocab)
+        if len(named) == 1:
+            out[key] = next(iter(named))
+    return out
+
+
+def step_conflict(instruction: str, world: World, action: str) -> str | None:
+    """Why a single high-level action (``"pick cup_3"``, ``"place dresser_1"``) contradicts the
+    instruction's grounding, or None. Used to check the on-board planner's step: picking an
+    object of another kind/colour/size than the one asked for, putting it on furniture the
+    destination phrase cannot refer to, or on top of a closed container the instruction says
+    to put it *in*."""
+    parts = action.split()
+    if len(parts) != 2 or not world.has(parts[1]):
+        return None
+    verb, ref = parts
+    if verb == "pick" and _kind(world, ref) == "o":
+        want = instruction_object(instruction)
+        obj = world.object_by_id(ref)
+        if want is not None and not matches(obj, want):
+            asked = " ".join(want[k] for k in ("size", "colour", "category") if k in want)
+            return (f"the instruction asks for the {asked}, "
+                    f"{ref} is the {obj.describe(colour=True, size=True)}")
+        return None
+    if verb == "place" and _kind(world, ref) == "f":
+        dest = destination_mention(instruction, world)
+        if dest is None:
+            return None
+        f = world.furniture_by_id(ref)
+        if ref not in dest.candidates:
+            return f"the instruction says {dest.phrase!r}, not {ref}"
+        if f.container and not f.open and _says_into(instruction, f.category):
+            return f"the instruction says in the {f.category}: open {ref} first"
+    return None

@@ -82,6 +82,35 @@ class CloudDecider:
                           latency_s=latency)
 
 
+def guarded_choice(probs: Any, names: list[str | None], mask: Any, instruction: str,
+                   world: Any) -> tuple[int, float]:
+    """The most probable action slot whose action does not contradict the instruction's
+    grounding (:func:`embodied_collab.cloud.validate.step_conflict`: the asked-for object, the
+    named destination, "in" a closed container); the SLM's own first choice when every
+    possible action does. Returns (slot, confidence): its probability among the possible
+    actions the check left (the ruled-out ones' mass removed), so the router's confidence
+    gate judges the choice the robot actually makes."""
+    import numpy as np
+
+    from embodied_collab.cloud.validate import step_conflict
+
+    p = np.asarray(probs, dtype=float)
+    ok = np.ones(len(p), bool) if mask is None else np.asarray(mask, bool)[: len(p)]
+    ruled_out = 0.0
+    for slot in np.argsort(-p, kind="stable"):
+        if not ok[slot] or names[slot] is None:
+            continue
+        why = step_conflict(instruction, world, str(names[slot]))
+        if why is None:
+            left = float(p[ok].sum()) - ruled_out
+            return int(slot), float(p[slot]) / left if left > 0 else float(p[slot])
+        ruled_out += float(p[slot])
+        logger.info("on-board step %s skipped: %s", names[slot], why,
+                    extra={"event": "local_step_skipped"})
+    slot = int(p.argmax())
+    return slot, float(p[slot])
+
+
 class LocalDecider:
     """The on-board planner SLM's next action (see the module docstring).
 
@@ -102,11 +131,23 @@ class LocalDecider:
             self._policy = load_default()
         return self._policy
 
+    def _guarded(self, instruction: str, robot: Any, names: list[str | None]
+                 ) -> tuple[int, float]:
+        info = robot.planning_info()
+        scores = getattr(self.policy, "scores", None)
+        if scores is None:  # a policy that only names its choice
+            return self.policy.act(info, names)
+        mask = info.get("action_mask")
+        return guarded_choice(scores(info["text"], names, mask), names, mask, instruction,
+                              robot.world)
+
     def plan(self, request: PlanRequest, deadline: Deadline) -> PlanResult:
-        """The SLM's next action for the robot's current state, with its confidence."""
+        """The SLM's next action for the robot's current state, with its confidence; a step
+        that contradicts the instruction's grounding gives way to the SLM's next choice
+        (:func:`guarded_choice`)."""
         robot = request.context["robot"]
         names = robot.action_names
-        slot, conf = self.policy.act(robot.planning_info(), names)
+        slot, conf = self._guarded(request.text, robot, names)
         action = names[slot]
         if action is None:  # cannot happen with action masking; say so instead of crashing
             return PlanResult(plan={"actions": [], "error": f"empty action slot {slot}"},

@@ -128,3 +128,23 @@ def test_grammar_mode_sends_the_world_grammar_and_reads_compact_plans(world):
     assert res.valid and [s["skill"] for s in res.plan] == [
         "navigate", "pick", "navigate", "open", "place"
     ]  # fmt: skip
+
+
+def test_plan_on_the_wrong_table_is_sent_back_then_refused():
+    """World 0 has a table in the dining room (table_1) and one in the living room (table_2):
+    a plan that puts the box on the other table contradicts the instruction."""
+    task = generate_task(0, "multi_step")
+    wrong = {"steps": [["navigate", "shelf_1"], ["pick", "box_1"], ["navigate", "table_2"],
+                       ["place", "table_2"]]}
+    right = {"steps": [["navigate", "shelf_1"], ["pick", "box_1"], ["navigate", "table_1"],
+                       ["place", "table_1"]]}
+    with mb.LoopbackServer(mb.scripted([json.dumps(wrong), json.dumps(right)])) as srv:
+        res = _decomposer(srv, repair_rounds=1, response_format="none").decompose(
+            task.instruction, task.world())
+        repair = srv.requests[1]["messages"][-1]["content"]
+    assert res.valid and res.repaired and res.plan[-1]["args"]["target"] == "table_1"
+    assert "the table in the dining room" in repair and "'table_2' is not it" in repair
+    with mb.LoopbackServer(mb.scripted([json.dumps(wrong)] * 2)) as srv:
+        with pytest.raises(PlanValidationError, match="table_2"):
+            _decomposer(srv, repair_rounds=1, response_format="none").decompose(
+                task.instruction, task.world())
