@@ -35,10 +35,10 @@ logger = logging.getLogger(__name__)
 
 #: Faults cycled through by the benchmark (delay = 5 s added to every answer).
 BENCH_FAULTS: tuple[str, ...] = ("blackhole", "reset", "down", "corrupt", "delay")
-#: Note put in the JSON until the mission executive exists.
+#: Note put in the JSON when the missions were not run (``bench link --missions 0``).
 MISSION_NOTE = (
-    "mission_success_by_outage_s and cloud_calls_per_mission need the mission executive; "
-    "null until it lands"
+    "mission_success_by_outage_s and cloud_calls_per_mission come from the missions run "
+    "(bench link --missions N, or bench missions); not run here"
 )
 
 
@@ -329,6 +329,23 @@ class LinkBench:
         self.proxy.stop()
         self.server.stop()
         self.journal.close()
+
+
+def merge_missions(link: dict, missions: dict) -> dict:
+    """The link benchmark's JSON with the mission fields filled from a missions run
+    (:func:`embodied_collab.executive.missions_bench.run_missions_bench`): success by outage
+    length and cloud calls per mission; the missions' unfinished commands count as lost too,
+    and the rest of the missions run goes under ``missions``."""
+    out = dict(link)
+    out["mission_success_by_outage_s"] = missions["mission_success_by_outage_s"]
+    out["cloud_calls_per_mission"] = missions["cloud_calls_per_mission"]
+    out["lost_commands"] = link["lost_commands"] + missions["lost_commands"]
+    out.pop("note", None)
+    out["missions"] = {k: v for k, v in missions.items()
+                       if k not in ("mission_success_by_outage_s", "cloud_calls_per_mission")}
+    out["details"] = {**link.get("details", {}), "lost_commands_faults": link["lost_commands"],
+                      "lost_commands_missions": missions["lost_commands"]}
+    return out
 
 
 def run_link_bench(

@@ -40,7 +40,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        if self.path.rstrip("/") == "/v1/models":
+        if self.path.rstrip("/") == "/docs":  # what the executive's server probe asks for
+            self._send(200, b"<html>stand-in</html>", "text/html")
+        elif self.path.rstrip("/") == "/v1/models":
             body = {"object": "list", "data": [{"id": "standin", "object": "model"}]}
             self._send(200, json.dumps(body).encode())
         elif self.path.rstrip("/") == "/v1/robot/outbox":
@@ -88,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": json.dumps(PLAN)},
+                    "message": {"role": "assistant", "content": srv.content},
                     "finish_reason": "stop",
                 }
             ],
@@ -100,7 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class StandinServer(ThreadingHTTPServer):
     """The stand-in server; ``work_s`` is the simulated generation time, ``garbage`` makes chat
-    answers non-JSON.
+    answers non-JSON, ``content`` is the assistant's reply to every chat request (default: the
+    fixed :data:`PLAN` as JSON).
 
     Args:
         host: a loopback address (or an address inside a test's network namespace).
@@ -115,6 +118,7 @@ class StandinServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.work_s = work_s
         self.garbage = False
+        self.content = json.dumps(PLAN)
         self.requests = 0
         self.outbox: dict[int, dict] = {}
         self.lock = threading.Lock()

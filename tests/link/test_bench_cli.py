@@ -16,7 +16,7 @@ KEYS = {
 
 def test_bench_link_json(capsys):
     rc = main(["bench", "link", "--faults", "5", "--long-outages", "", "--hold", "0.3,0.5",
-               "--json"])
+               "--missions", "0", "--json"])
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert KEYS <= set(res)
@@ -31,5 +31,7 @@ def test_bench_link_json(capsys):
 def test_bench_link_bad_args(capsys):
     assert main(["bench", "link", "--faults", "0"]) == 2
     assert "--faults" in capsys.readouterr().err
+    assert main(["bench", "link", "--missions", "-1"]) == 2
+    assert "--missions" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bench", "link", "--long-outages", "a,b"])
