@@ -7,7 +7,7 @@ import signal
 import sys
 
 #: The demo's navigation backend unless --navigation says otherwise (see DemoOptions).
-DEFAULT_NAVIGATION = "control"
+DEFAULT_NAVIGATION = "ros"
 
 
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]

@@ -38,7 +38,7 @@ class DemoOptions:
     ros: bool = True
     timeout_s: float = 300.0
     probe_timeout_s: float = 1.0
-    navigation: str = "control"
+    navigation: str = "ros"
     warmup_s: float = 180.0
     perception: str = "camera"
 

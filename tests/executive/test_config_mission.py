@@ -19,10 +19,25 @@ from embodied_collab.executive.mission import Decision, Mission
     ("max_steps", 0, "max_steps"),
     ("decision_timeout_s", 0.0, "decision_timeout_s"),
     ("queue_wait_s", -1.0, "queue_wait_s"),
+    ("navigation", "teleport", "navigation must be one of"),
+    ("navigation_timeout_s", 0.0, "navigation_timeout_s"),
 ])
 def test_config_rejects(field, value, match):
     with pytest.raises(ValueError, match=match):
         ExecutiveConfig(**{field: value})
+
+
+def test_node_config_and_demo_options_reject_what_cannot_run():
+    from embodied_collab.executive.config_executive import ExecutiveNodeConfig
+    from embodied_collab.executive.demo import DemoOptions
+
+    with pytest.raises(ValueError, match="navigation must be 'ros' or 'path'"):
+        ExecutiveNodeConfig(navigation="control")
+    with pytest.raises(ValueError, match="navigation_timeout_s"):
+        ExecutiveNodeConfig(navigation_timeout_s=-1.0)
+    with pytest.raises(ValueError, match="cannot run with --no-ros"):
+        DemoOptions(navigation="ros", ros=False)
+    assert DemoOptions(navigation="control", ros=False).navigation == "control"
 
 
 def test_life_cycle_with_reasons():
