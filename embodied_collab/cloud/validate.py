@@ -522,14 +522,25 @@ def source_mentions(instruction: str, world: World) -> list[Mention]:
 
 
 def check_grounding(instruction: str, steps: list[Step], world: World) -> list[str]:
-    """Errors when the plan contradicts the furniture the instruction names with its room.
+    """Errors when the plan contradicts the furniture the instruction names.
 
+    A ``place`` into a closed container the instruction says to put the object *in* ("in the
+    dresser") needs an ``open`` first (else the object would go on top).
     The last ``place`` must be on/in a piece the destination phrase can refer to ("the table in
     the dining room" -> ``table_1``, not the living room's ``table_2``), and an object picked by
     id from a piece the instruction names as the source must stand on one it can refer to. Only
     phrases whose room narrows the kind down are enforced.
     """
     errors = []
+    opened = {f.id for f in world.furniture if f.open}
+    for s in steps:
+        if s.skill == "open":
+            opened.add(s.args.get("target"))
+        elif s.skill == "place" and _kind(world, s.args.get("target")) == "f":
+            f = world.furniture_by_id(s.args["target"])
+            if f.container and f.id not in opened and _says_into(instruction, f.category):
+                errors.append(f"the instruction says in the {f.category}: open {f.id!r} "
+                              f"before placing into it")
     dest = destination_mention(instruction, world)
     places = [s for s in steps if s.skill == "place"]
     if dest is not None and dest.room is not None and places:

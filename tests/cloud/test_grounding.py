@@ -142,3 +142,18 @@ def test_guarded_choice_takes_the_next_grounded_action():
     slot, conf = guarded_choice([0.6, 0.3, 0.1, 0.0], names, [True, False, False, False],
                                 t.instruction, t.world())
     assert names[slot] == "pick bottle_2" and conf == pytest.approx(0.6)
+
+
+def test_plan_placing_on_a_closed_dresser_it_says_in_is_refused_and_fixed_locally():
+    from embodied_collab.cloud.validate import autofix
+
+    t = generate_task(1, "multi_step")  # ... put it in the dresser in the hallway (closed)
+    w = t.world()
+    plan = [["navigate", "shelf_2"], ["pick", "cup_3"], ["navigate", "dresser_1"],
+            ["place", "dresser_1"]]
+    errs = check_grounding(t.instruction, _steps(w, plan), w)
+    assert errs == ["the instruction says in the dresser: open 'dresser_1' before placing "
+                    "into it"]
+    fixed = autofix({"steps": plan}, w, instruction=t.instruction)
+    assert [s.skill for s in fixed] == ["navigate", "pick", "navigate", "open", "place"]
+    assert check_grounding(t.instruction, fixed, w) == []
