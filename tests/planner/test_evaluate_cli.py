@@ -99,3 +99,22 @@ def test_committed_checkpoint_loads_and_solves_a_fetch_task():
     result = evaluate(suite.tasks, lambda env, obs, info: policy.act_env(env, info)[0])
     assert result["episodes"] == 2
     assert result["success_rate"] > 0.0
+
+
+def test_mlp_ppo_baseline_trains_saves_and_evaluates_through_the_cli(tmp_path, small_suite,
+                                                                      tiny_cfg, capsys):
+    """The MLP-PPO baseline end to end: a tiny SB3 run, its zip, then ``eval --policy``."""
+    from embodied_collab.planner.evaluate import MLP_PPO_FILE
+    from embodied_collab.planner.train import train_mlp_ppo
+
+    summary = train_mlp_ppo(tiny_cfg, tmp_path, progress=False, steps=256)
+    assert summary["steps"] == 256
+    model = tmp_path / MLP_PPO_FILE
+    assert model.is_file()
+    suite = tmp_path / "suite.json"
+    small_suite.save(suite)
+    rc = main(["eval", "planner", "--suite", str(suite), "--policy", str(model), "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert KEYS <= set(out) and out["episodes"] == len(small_suite)
+    assert 0.0 <= out["success_rate"] <= 1.0 and out["mean_steps"] >= 1.0
