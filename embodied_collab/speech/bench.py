@@ -174,6 +174,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
     base_errs: dict[Any, list] = defaultdict(list)
     per_voice: dict[str, list] = defaultdict(list)
     lat, lat3, lat_stop, base_lat, waits, asr_s = [], [], [], [], [], []
+    rescore_s: list[float] = []
     intents_ok = base_intents_ok = 0
     splits = ask_backs = false_asks = rescored = 0
     compute_s = base_compute_s = audio_total = 0.0
@@ -194,6 +195,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         text = " ".join(r.text for r in results)
         splits += len(results) > 1
         rescored += any(r.timings.get("rescored") for r in results)
+        rescore_s += [r.timings["rescore"] for r in results if "rescore" in r.timings]
         e = word_errors(cmd.text, text)
         errs[snr].append(e)
         per_voice[voice.name].append(e)
@@ -242,6 +244,8 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         "latency_s_p50_stop": round(_pct(lat_stop, 50), 3),
         "endpoint_wait_s_p50": round(_pct(waits, 50), 3),
         "asr_s_p50": round(_pct(asr_s, 50), 3),
+        "rescore_s_p50": round(_pct(rescore_s, 50), 3),
+        "rescore_attempts": len(rescore_s),
         "utterances": n,
         "commands": len({i for _, i, _, _ in jobs}),
         "generated_task_commands": len({i for _, i, c, _ in jobs if c.world is not None}),

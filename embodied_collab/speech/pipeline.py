@@ -187,7 +187,8 @@ class SpeechPipeline:
         intent = self.grounder.ground(text)
         timings: dict[str, float] = {}
         if len(trs) == 1 and text and (self.config.world_rescoring or
-                                        self.config.stop_spotting):
+                                        self.config.stop_spotting) and \
+                self._doubtful(text, intent):
             rescored = self._rescore(trs[0], text, intent)
             if rescored is not None:
                 text, intent = rescored
@@ -200,6 +201,16 @@ class SpeechPipeline:
                             audio_s=speech_s, speech_s=speech_s, latency_s=t2 - t0,
                             timings=timings)
 
+    def _doubtful(self, text: str, intent: Intent) -> bool:
+        """Whether a transcript is worth rescoring: its intent would ask back or means
+        nothing, or it holds words the world does not know."""
+        if intent.kind in ("stop", "cancel"):
+            return False
+        if intent.ask_back is not None or intent.kind == "unknown":
+            return True
+        known = self.corrector.known | GRAMMAR_WORDS
+        return any(w not in known for w in words_of(text))
+
     def _rescore(self, tr: Any, text: str, intent: Intent) -> tuple[str, Intent] | None:
         """World-constrained rescoring of a doubtful transcript (see
         :mod:`embodied_collab.speech.rescoring`): candidates from the world's names and the
@@ -207,12 +218,11 @@ class SpeechPipeline:
         actionable (no ask-back) and no worse is taken if its mean log-probability per token
         is at most ``rescore_margin`` (the transcript's intent is not actionable) or
         ``rescore_margin_oov`` (it is, but holds unknown words) below the transcript's."""
+        if not self._doubtful(text, intent):
+            return None
         words = words_of(text)
         doubtful = intent.ask_back is not None or intent.kind == "unknown"
         known = self.corrector.known | GRAMMAR_WORDS
-        oov = any(w not in known for w in words)
-        if not (doubtful or oov):
-            return None
         stop = self.config.stop_spotting and doubtful and len(words) <= _STOP_SPOT_WORDS
         if not (self.config.world_rescoring or stop):
             return None
@@ -243,10 +253,11 @@ class SpeechPipeline:
                 if scores[k] < cur_score - margin:
                     break
                 new_intent = self.grounder.ground(texts[k])
-                # an actionable transcript is only replaced by a more confident intent or
-                # by a text the decoder itself prefers ("not the large one" stays)
+                # an actionable transcript is only replaced by a more confident intent, a
+                # text the decoder itself prefers, or one with fewer unknown words
                 better = not actionable or scores[k] > cur_score or \
-                    new_intent.confidence > cur_intent.confidence + 1e-9
+                    new_intent.confidence > cur_intent.confidence + 1e-9 or \
+                    _unknown(texts[k], known) < _unknown(current, known)
                 if new_intent.ask_back is None and new_intent.kind != "unknown" and \
                         better and _no_worse(new_intent, cur_intent):
                     current, cur_intent, cur_score = texts[k], new_intent, scores[k]
@@ -387,6 +398,10 @@ class SpeechPipeline:
 def _end(res: SpeechResult) -> float:
     """Stream time the speech of ``res`` ended."""
     return res.ready_s - res.latency_s
+
+
+def _unknown(text: str, known: set[str] | frozenset[str]) -> int:
+    return sum(w not in known for w in text.split())
 
 
 def _no_worse(new: Intent, old: Intent) -> bool:
