@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 def _run_backend(detector, samples, config: VisionConfig, use_depth: bool,
                  operating_threshold: float) -> dict:
-    preds, lat, loc_err = [], [], []
+    preds, lat, loc_err, ious = [], [], [], []
     for s in samples:
         t0 = time.perf_counter()
         dets = detector.detect(s.rgb, s.depth if use_depth else None, s.intrinsics)
@@ -34,6 +34,7 @@ def _run_backend(detector, samples, config: VisionConfig, use_depth: bool,
         for d in dets:
             for g in s.boxes:
                 if g["scored"] and g["category"] == d.label and iou(d.box, g["box"]) >= 0.5:
+                    ious.append(iou(d.box, g["box"]))
                     p = localise(d.box, d.label, s.depth, s.intrinsics, s.pose,
                                  camera_z=config.camera_z, region=config.depth_region,
                                  max_depth=config.max_depth)
@@ -45,8 +46,8 @@ def _run_backend(detector, samples, config: VisionConfig, use_depth: bool,
     # recall and colour accuracy at the operating threshold the node and CLI use
     op = evaluate([[p for p in f if p["score"] >= operating_threshold] for f in preds], truths,
                   dataset.CATEGORIES)
-    # apple and ball are both spheres that differ only in size, and a small ball (0.16 m) and
-    # a large apple (0.143 m) differ by 11 %: scored once more with the two merged
+    # a small ball (0.16 m) and a large apple (0.143 m) differ by 11 % in size (shape and
+    # surface tell them apart): scored once more with the two merged, to show that confusion
     merged = [c for c in dataset.CATEGORIES if c != "apple"]
     ev_sph = evaluate([[{**p, "label": "ball" if p["label"] == "apple" else p["label"]}
                         for p in f] for f in preds],
@@ -62,6 +63,7 @@ def _run_backend(detector, samples, config: VisionConfig, use_depth: bool,
         "localisation_error_m_p50": round(float(np.median(loc_err)), 4) if loc_err else None,
         "localisation_error_m_p90": (round(float(np.percentile(loc_err, 90)), 4)
                                      if loc_err else None),
+        "matched_iou_p50": round(float(np.median(ious)), 3) if ious else None,
         "latency_ms_p50": round(float(np.median(lat)), 2),
         "latency_ms_p90": round(float(np.percentile(lat, 90)), 2),
         "frames": len(samples),
@@ -104,6 +106,46 @@ def forward_timing(detector, samples, repeats: int = 3) -> dict:
 
     return {"stage1": stats(stage1), "refiner": stats(refiner),
             "candidates_per_frame_mean": round(float(np.mean(n_cands)), 1) if n_cands else 0}
+
+
+def stage1_diagnostics(detector, samples) -> dict:
+    """Where mAP is lost before any naming: the first stage's candidates (score >= 0.05, all
+    categories as one) as class-agnostic AP at IoU 0.5 and 0.3, and per scored object the best
+    candidate IoU (>= 0.5: found; 0.3-0.5: found but boxed badly; < 0.3: missed), also by the
+    object's box size (shorter side in px)."""
+    import torch
+
+    from embodied_collab.vision.detector import CANDIDATE_THRESHOLD
+    from embodied_collab.vision.model import decode, to_input
+
+    preds, truths, best = [], [], []
+    with torch.inference_mode():
+        for s in samples:
+            cands = decode(detector.model(to_input(s.rgb)), len(detector.categories),
+                           threshold=CANDIDATE_THRESHOLD, max_detections=20,
+                           image_size=s.rgb.shape[:2])[0]
+            preds.append([{"label": "object", "score": c[2], "box": c[4]} for c in cands])
+            truths.append([{**g, "category": "object"} for g in s.boxes])
+            for g in s.boxes:
+                if g["scored"]:
+                    side = min(g["box"][2] - g["box"][0], g["box"][3] - g["box"][1])
+                    best.append((max((iou(c[4], g["box"]) for c in cands), default=0.0), side))
+    b = np.array(best).reshape(-1, 2)
+    by_side = {}
+    for lo, hi in ((3, 5), (5, 8), (8, 12), (12, 10_000)):
+        m = (b[:, 1] >= lo) & (b[:, 1] < hi)
+        name = f"{lo}-{hi}px" if hi < 10_000 else f">={lo}px"
+        by_side[name] = {"objects": int(m.sum()),
+                         "found": round(float((b[m, 0] >= 0.5).mean()), 3) if m.any() else None}
+    return {
+        "agnostic_ap50": evaluate(preds, truths, ["object"])["map50"],
+        "agnostic_ap30": evaluate(preds, truths, ["object"], iou_threshold=0.3)["map50"],
+        "best_iou_ge_0.5": round(float((b[:, 0] >= 0.5).mean()), 3) if len(b) else None,
+        "best_iou_0.3_to_0.5": (round(float(((b[:, 0] >= 0.3) & (b[:, 0] < 0.5)).mean()), 3)
+                                if len(b) else None),
+        "best_iou_lt_0.3": round(float((b[:, 0] < 0.3).mean()), 3) if len(b) else None,
+        "found_by_box_side": by_side,
+    }
 
 
 def lookalikes(detector, samples, threshold: float) -> dict:
@@ -175,6 +217,7 @@ def run_bench(frames: int = 500, *, worlds: int = 25, seed: int = 7, yolo: bool 
                           operating_threshold=op)
     result["forward_ms"] = forward_timing(make_detector(cfg), samples[:100])
     result["lookalikes"] = lookalikes(make_detector(cfg), samples, op)
+    result["stage1"] = stage1_diagnostics(make_detector(cfg), samples)
     result["backend"] = "sim"
     result["camera"] = f"{samples[0].rgb.shape[1]}x{samples[0].rgb.shape[0]}"
     if yolo:

@@ -122,6 +122,7 @@ class TrainConfig:
         refiner_width: channel width of the refiner.
         refiner_depth_dropout: share of training crops whose depth inputs are zeroed, so the
             refiner also works on RGB-only images.
+        refiner_box_weight: weight of the refiner's box-correction loss (0 = no box head).
     """
 
     train_worlds: int = 200
@@ -139,12 +140,13 @@ class TrainConfig:
     device: str = "auto"
     stage: str = "refiner"
     init_weights: str = ""
-    refiner_frames_per_world: int = 8
-    refiner_steps: int = 700
+    refiner_frames_per_world: int = 12
+    refiner_steps: int = 1000
     refiner_batch: int = 128
     refiner_lr: float = 3e-3
     refiner_width: int = 24
     refiner_depth_dropout: float = 0.15
+    refiner_box_weight: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("train_worlds", "frames_per_world", "val_worlds", "val_frames_per_world",
@@ -161,6 +163,9 @@ class TrainConfig:
         if self.stage not in STAGES:
             raise ValueError(f"stage must be one of {list(STAGES)}, got {self.stage!r}")
         _positive("refiner_lr", self.refiner_lr)
+        if self.refiner_box_weight < 0:
+            raise ValueError(
+                f"refiner_box_weight must be >= 0, got {self.refiner_box_weight!r}")
         if not 0.0 <= self.refiner_depth_dropout < 1.0:
             raise ValueError(
                 f"refiner_depth_dropout must be in [0, 1), got {self.refiner_depth_dropout!r}")

@@ -162,9 +162,10 @@ class SimDetector(Detector):
     """The small CenterNet-style net trained on simulator frames (:mod:`.model`).
 
     When the weights carry a refiner (:mod:`.refine`) and ``config.refine`` is true, every
-    candidate box is re-classified and re-scored from a crop of the image and the depth;
+    candidate box is re-classified, re-scored and corrected from a crop of the image and the
+    depth;
     otherwise, with a depth image, the class is re-decided from the heatmap scores times a
-    metric-size likelihood (apple and ball differ only in size to a 160x120 camera).
+    metric-size likelihood (the older re-ranking, for weights without a refiner).
 
     Raises:
         ModelNotAvailable: if the weights file is missing or unreadable.
@@ -195,7 +196,8 @@ class SimDetector(Detector):
             from embodied_collab.vision.refine import build_refiner
 
             r = ck["refiner"]
-            self.refiner = build_refiner(len(self.categories), r["width"])
+            self.refiner = build_refiner(len(self.categories), r["width"],
+                                         box_head=bool(r.get("box_head", False)))
             self.refiner.load_state_dict(r["state_dict"])
             self.refiner.eval()
             self.alpha = float(r["alpha"])
@@ -226,9 +228,10 @@ class SimDetector(Detector):
         return result
 
     def _refined(self, out, rgb, depth, intrinsics) -> list[Detection]:
-        """Candidates down to a low score, re-classified and re-scored by the refiner."""
+        """Candidates down to a low score, re-classified, re-scored and re-boxed by the refiner
+        (:func:`~embodied_collab.vision.refine.refine_candidates`)."""
         from embodied_collab.vision.model import decode
-        from embodied_collab.vision.refine import box_features, combine
+        from embodied_collab.vision.refine import box_features, refine_candidates
 
         cands = decode(out, len(self.categories),
                        threshold=min(self.config.score_threshold, CANDIDATE_THRESHOLD),
@@ -241,14 +244,13 @@ class SimDetector(Detector):
         crops, scal = box_features(rgb, depth, intrinsics, [c[4] for c in cands],
                                    self.config.depth_region)
         with self._lock, self._torch.inference_mode():
-            probs = self.refiner(crops, scal).softmax(1).numpy()
-        result = []
-        for (_, k, peak, _, box, _), p in zip(cands, probs, strict=True):
-            c, score = combine(peak, p, self.alpha)
-            if score >= self.config.score_threshold:
-                result.append(Detection(self.categories[c], self.colours[k], score, tuple(box)))
-        result.sort(key=lambda d: -d.score)
-        return result[:self.config.max_detections]
+            logits, deltas = self.refiner(crops, scal)
+            probs = logits.softmax(1).numpy()
+            deltas = deltas.numpy() if deltas is not None else None
+        dets = refine_candidates(cands, probs, deltas, self.alpha, self.config.score_threshold,
+                                 rgb.shape[:2])
+        return [Detection(self.categories[c], self.colours[k], score, tuple(box))
+                for c, k, score, box in dets[:self.config.max_detections]]
 
     def _by_size(self, box, cls_scores, depth, intrinsics) -> str | None:
         from embodied_collab.vision.localise import box_depth

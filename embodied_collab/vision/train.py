@@ -141,7 +141,9 @@ def train(cfg: TrainConfig, out_dir: str | Path = DEFAULT_OUT, *, progress: bool
         save_weights(model, out / WEIGHTS_NAME, extra=meta,
                      refiner={"state_dict": {k: v.detach().cpu()
                                              for k, v in refiner.state_dict().items()},
-                              "width": refiner.width, "alpha": rsum["alpha"]})
+                              "width": refiner.width, "alpha": rsum["alpha"],
+                              "box_head": refiner.box_head})
+        _plot_refiner(rsum, out / "refiner_curve.png")
         summary["refiner"] = rsum
         summary["val_map50"] = rsum["val"]["map50"]
     summary.update({"stage": cfg.stage, "config": dataclasses.asdict(cfg),
@@ -257,6 +259,31 @@ def _plot(history: list[dict], path: Path) -> None:
     ax.set_ylabel("loss", color="b")
     ax2 = ax.twinx()
     ax2.plot(ep, [h["val_map50"] for h in history], "r-s", label="val mAP@0.5")
+    ax2.set_ylabel("val mAP@0.5", color="r")
+    ax2.set_ylim(0, 1)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _plot_refiner(summary: dict, path: Path) -> None:
+    """The refiner's training curve: classification and box losses per step, and the
+    validation mAP@0.5 at each blend weight."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = summary.get("curve") or []
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [3, 1]})
+    ax.plot([c["step"] for c in curve], [c["cls"] for c in curve], "b-", label="class loss")
+    ax.plot([c["step"] for c in curve], [c["box"] for c in curve], "g-", label="box loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    by = summary.get("val_map50_by_alpha") or {}
+    ax2.plot([float(a) for a in by], list(by.values()), "r-s")
+    ax2.set_xlabel("alpha")
     ax2.set_ylabel("val mAP@0.5", color="r")
     ax2.set_ylim(0, 1)
     fig.tight_layout()

@@ -25,7 +25,7 @@ def test_vision_config_rejects(field, value):
     ("num_threads", 0), ("render_workers", 0), ("lr", 0.0), ("weight_decay", -1.0),
     ("seed", -1), ("device", "tpu"), ("stage", "both"), ("refiner_frames_per_world", 0),
     ("refiner_steps", 0), ("refiner_batch", 0), ("refiner_width", 0), ("refiner_lr", 0.0),
-    ("refiner_depth_dropout", 1.0), ("refiner_depth_dropout", -0.1),
+    ("refiner_depth_dropout", 1.0), ("refiner_depth_dropout", -0.1), ("refiner_box_weight", -1.0),
 ])
 def test_train_config_rejects(field, value):
     with pytest.raises(ValueError, match=field):
