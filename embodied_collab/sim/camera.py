@@ -68,7 +68,7 @@ class Frame:
         ``x1``/``y1`` exclusive; ``visible_fraction`` is visible / unoccluded in-image pixels."""
         out = []
         ids, counts = np.unique(self.instance[self.instance >= 0], return_counts=True)
-        for idx, count in zip(ids.tolist(), counts.tolist()):
+        for idx, count in zip(ids.tolist(), counts.tolist(), strict=True):
             m = self.instance == idx
             rows = np.flatnonzero(m.any(axis=1))
             cols = np.flatnonzero(m.any(axis=0))
