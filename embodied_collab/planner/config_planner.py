@@ -23,7 +23,13 @@ class PlannerConfig:
         action_masking: restrict the policy to the environment's valid actions
             (``info["action_mask"]``); off by default, so invalid choices stay possible and are
             penalised by the environment as in SmallPlan.
+        search_features: give the action scorer the 8 search features (closed, explored,
+            robot's room, next room, description match, holding); ``False``: the first 12
+            grounding features only (checkpoints before the search features).
         teacher: ``oracle`` (privileged planner) or ``llm`` (the cloud LLM over its API).
+        search_teacher: the oracle teacher labels states whose target is unobserved (and not
+            located by the instruction) with the observable search step instead of the
+            privileged way to the hidden object (see ``teachers.search_step``).
         llm_base_url: OpenAI-compatible endpoint of the LLM teacher; ``None`` starts the
             embedded local server.
         strategy: one of :data:`STRATEGIES`.
@@ -57,7 +63,9 @@ class PlannerConfig:
     max_tokens: int = 320
     dropout: float = 0.0
     action_masking: bool = False
+    search_features: bool = True
     teacher: str = "oracle"
+    search_teacher: bool = True
     llm_base_url: str | None = None
     strategy: str = "sft-rl"
     train_seed: int = 1000
@@ -94,6 +102,9 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        for name in ("action_masking", "search_features", "search_teacher"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.max_tokens < 32:

@@ -290,9 +290,12 @@ class PlannerLM(nn.Module):
 
 
 def build_model(cfg: PlannerConfig, tokenizer: PlanTokenizer,
-                n_ground: int = N_GROUND) -> PlannerLM:
+                n_ground: int | None = None) -> PlannerLM:
     """A freshly initialised :class:`PlannerLM` sized by ``cfg`` (``n_ground``: grounding
-    features; :data:`N_GROUND_V1` reads checkpoints of the first feature set)."""
+    features, by default from ``cfg.search_features``; :data:`N_GROUND_V1` is the first
+    feature set)."""
+    if n_ground is None:
+        n_ground = N_GROUND if getattr(cfg, "search_features", True) else N_GROUND_V1
     return PlannerLM(vocab_size=len(tokenizer), n_layer=cfg.n_layer, n_head=cfg.n_head,
                      n_embd=cfg.n_embd, max_tokens=cfg.max_tokens, dropout=cfg.dropout,
                      special=tokenizer.special_sets(), n_ground=n_ground)

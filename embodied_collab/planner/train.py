@@ -74,7 +74,7 @@ def make_teacher(cfg: PlannerConfig, *, server_log: str | None = None):
     from embodied_collab.planner.teachers import LLMTeacher, OracleTeacher
 
     if cfg.teacher == "oracle":
-        return OracleTeacher(), lambda: None
+        return OracleTeacher(explore=cfg.search_teacher), lambda: None
     url = cfg.llm_base_url
     server = None
     if url is None:

@@ -41,6 +41,9 @@ from embodied_collab.planner.tokenizer import PlanTokenizer
         ("ppo_gamma", 0.0, "ppo_gamma"),
         ("difficulty", "impossible", "difficulty"),
         ("llm_base_url", "not a url", "llm_base_url"),
+        ("search_teacher", "maybe", "search_teacher"),
+        ("search_features", 1, "search_features"),
+        ("action_masking", "yes", "action_masking"),
     ],
 )
 def test_config_rejects_bad_values(field, value, match):

@@ -128,3 +128,18 @@ def test_checkpoints_of_the_first_feature_set_still_load(tmp_path):
     table = torch.tensor([tok.encode_action("navigate table_1"), tok.encode_action("done")])
     with torch.no_grad():
         assert torch.allclose(model(ids, table)[0], old(ids, table)[0])
+
+
+def test_config_switches_select_the_first_generation_model_and_teacher():
+    from embodied_collab.planner.train import make_teacher
+
+    tok = PlanTokenizer()
+    old_cfg = PlannerConfig(n_layer=1, n_head=2, n_embd=32, search_features=False,
+                            search_teacher=False)
+    assert build_model(old_cfg, tok).n_ground == N_GROUND_V1
+    teacher, cleanup = make_teacher(old_cfg)
+    assert teacher.explore is False
+    cleanup()
+    new_cfg = PlannerConfig(n_layer=1, n_head=2, n_embd=32)
+    assert build_model(new_cfg, tok).n_ground == N_GROUND
+    assert make_teacher(new_cfg)[0].explore is True
