@@ -20,7 +20,7 @@ STARTUP_S = 60.0
 
 
 @pytest.mark.parametrize("executor", ["events", "multi"])
-def test_graph_host_with_sim_time_and_clean_shutdown(executor):
+def test_graph_host_with_sim_time_and_clean_shutdown(executor, tmp_path):
     """``ros up --sim`` at 2x real time: /clock drives a use_sim_time node; SIGINT ends all."""
     from nav_msgs.msg import Odometry
     from rclpy.parameter import Parameter
@@ -31,7 +31,9 @@ def test_graph_host_with_sim_time_and_clean_shutdown(executor):
     host = NodeProcess("ros", "up", "--sim", "--executor", executor,
                        "--set", "sim.rate_factor=2.0", "--set", "sim.camera_width=80",
                        "--set", "sim.camera_height=60", "--set", "sim.camera_rate_hz=5.0",
-                       "--set", "speech.preload=false")
+                       "--set", "speech.preload=false",
+                       # the executive node's journal in the test's own directory, not $HOME
+                       "--set", f"executive.journal_path={tmp_path / 'journal.sqlite'}")
     probe = Probe("sim_time_probe")
     try:
         probe.node.set_parameters([Parameter("use_sim_time", value=True)])
