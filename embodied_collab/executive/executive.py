@@ -305,6 +305,7 @@ class Executive:
         link = self.link_state()
         req = PlanRequest(m.command_id, m.text, difficulty=_difficulty(m.difficulty),
                           context={"robot": robot})
+        m.cloud_plan = _skip_arrived(robot, m.cloud_plan)
         if self.config.reuse_cloud_plan and m.cloud_plan:
             first = self.router.route(req)
             if first.target == "cloud" and robot.valid(m.cloud_plan[0]):
@@ -318,6 +319,7 @@ class Executive:
             return None, r.decision.reason
         actions = list(r.result.plan.get("actions") or [])
         if r.served_by == "cloud":
+            actions = _skip_arrived(robot, actions)
             if actions and robot.valid(actions[0]):
                 m.cloud_plan = actions[1:]
                 return Decision(self.now(), "cloud", actions[0], r.decision.reason,
@@ -450,6 +452,21 @@ def completed_actions(journal: Journal, command_id: str) -> list[str]:
         elif pending is not None and t.to_state.value == PLANNING:
             pending = None
     return out
+
+
+def _skip_arrived(robot: Any, actions: list[str]) -> list[str]:
+    """``actions`` without leading ``navigate`` steps to where the robot already is.
+
+    A cloud plan made from a scene description often starts by driving to the furniture the
+    robot stands at; that step is done, not impossible. Robots without ``here`` are left as is.
+    """
+    here = getattr(robot, "here", None)
+    if here is None:
+        return list(actions)
+    i = 0
+    while i < len(actions) - 1 and here(actions[i]):
+        i += 1
+    return list(actions[i:])
 
 
 def _difficulty(value: str) -> str:

@@ -168,6 +168,17 @@ class SimRobot:
             return False
         return bool(self.env.unwrapped.action_mask()[idx])
 
+    def here(self, action: str) -> bool:
+        """Whether ``action`` is ``navigate`` to the place where the robot already is (a no-op
+        that the action mask refuses, so that a plan starting with it is not thrown away)."""
+        place = self.env.unwrapped.episode.place
+        try:
+            idx = self.env.unwrapped.codec.encode(action)
+        except InvalidActionError:
+            return False
+        # navigation slots are ordered like the places after "nowhere" (rooms, then furniture)
+        return place > 0 and idx == place - 1
+
     @property
     def success(self) -> bool:
         """Whether the task's success predicate holds now."""

@@ -114,3 +114,25 @@ def test_motion_is_not_a_teleport(tmp_path):
     assert out.ok and len(poses) > 5
     assert out.duration_s == pytest.approx(length / cfg.robot_speed_mps, rel=1e-6)
     assert wall >= 0.8 * out.duration_s / cfg.time_scale
+
+
+def test_a_plan_starting_where_the_robot_stands_is_kept(tmp_path):
+    """A cloud plan whose first step drives to the robot's own place keeps its next steps."""
+    from embodied_collab.executive.config_executive import ExecutiveConfig
+    from embodied_collab.executive.executive import _skip_arrived
+    from embodied_collab.executive.robot import SimRobot
+    from embodied_collab.sim.oracle import oracle_plan
+
+    cfg = ExecutiveConfig(time_scale=1000.0, journal_path=str(tmp_path / "j"))
+    task = generate_task(3, "fetch")
+    robot = SimRobot(task, cfg)
+    plan = oracle_plan(robot.world, task)
+    first, rest = plan[0], plan[1:]
+    assert first.startswith("navigate") and not robot.here(first)
+    assert _skip_arrived(robot, plan) == plan  # not there yet: nothing skipped
+    assert robot.execute(first, threading.Event()).ok
+    assert robot.here(first) and not robot.valid(first)
+    assert _skip_arrived(robot, [first, *rest]) == rest
+    assert robot.valid(rest[0])
+    assert _skip_arrived(robot, [first]) == [first]  # a lone step is left for the caller
+    assert not robot.here("navigate nowhere_9")
