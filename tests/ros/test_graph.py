@@ -25,6 +25,16 @@ def test_every_node_is_complete():
             assert key in graph.TOPICS or key in graph.SERVICES
 
 
+def test_every_config_field_is_in_its_params_file():
+    """The YAML files are where ROS users look for a node's settings: none may be missing."""
+    import dataclasses
+
+    for spec in graph.GRAPH:
+        fields = {f.name for f in dataclasses.fields(spec.config_class())}
+        missing = fields - set(graph.read_params(spec))
+        assert not missing, f"{spec.params_file} lacks {sorted(missing)}"
+
+
 def test_robot_mode_is_the_sim_stack_without_the_simulator():
     sim = {s.name for s in graph.nodes_for("sim")}
     robot = {s.name for s in graph.nodes_for("robot")}
