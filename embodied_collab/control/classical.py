@@ -72,6 +72,11 @@ class PurePursuit:
     stop before the arc's free distance runs out, and for the goal; turns in place when the
     waypoint is far off the heading or no forward arc is free.
 
+    Creep: when no forward arc is free at ``safety_margin`` but one is at ``creep_margin``
+    (a narrow passage the footprint fits), it drives that arc at ``creep_speed``, where the
+    governor keeps only ``creep_margin``; :attr:`creeping` says so, and :attr:`narrow` also
+    when a hit is inside the footprint plus ``safety_margin``.
+
     Arcs are checked with the governor's own test (:func:`governor.arc_free_distance`, the
     footprint plus ``safety_margin``), so what it proposes is what the governor lets through.
 
@@ -81,6 +86,8 @@ class PurePursuit:
         curvature_speed: speed is divided by ``1 + curvature_speed * |curvature|``.
         horizon: arc length checked against the lidar (m).
         min_free: an arc counts as free when this much of it is (m; less near the goal).
+        creep_free: when no arc is free at ``safety_margin``, an arc free for this long at
+            ``creep_margin`` is driven at ``creep_speed`` (m; less near the goal).
     """
 
     #: Curvature offsets (1/m) tried, nearest first, when the pure-pursuit arc is blocked.
@@ -94,17 +101,36 @@ class PurePursuit:
         curvature_speed: float = 0.2,
         horizon: float = 1.2,
         min_free: float = 0.45,
+        creep_free: float = 0.2,
     ) -> None:
         self.config = config
         self.rotate_threshold = rotate_threshold
         self.curvature_speed = curvature_speed
         self.horizon = horizon
         self.min_free = min_free
+        self.creep_free = creep_free
+
+        #: whether the last command was a creep (see :meth:`command`)
+        self.creeping = False
+        #: whether the robot was in a narrow spot at the last command: creeping, or a lidar
+        #: hit closer than the footprint plus ``safety_margin``
+        self.narrow = False
 
     def reset(self) -> None:
-        """No internal state."""
+        """Forget the last command's mode."""
+        self.creeping = self.narrow = False
 
     def command(self, obs: LocalObservation) -> tuple[float, float]:
+        cfg = self.config
+        r = np.asarray(obs.ranges, dtype=np.float64)
+        hits = r[np.isfinite(r) & (r < obs.range_max)]
+        self.narrow = bool(hits.size) and float(hits.min()) < cfg.robot_radius + cfg.safety_margin
+        self.creeping = False
+        v, w = self._command(obs)
+        self.narrow |= self.creeping
+        return v, w
+
+    def _command(self, obs: LocalObservation) -> tuple[float, float]:
         cfg = self.config
         d_goal = math.hypot(obs.goal[0] - obs.pose[0], obs.goal[1] - obs.pose[1])
         if d_goal < cfg.goal_tolerance:
@@ -123,19 +149,19 @@ class PurePursuit:
         pts = scan_points(obs.ranges, obs.angles, obs.range_max)
         # near the goal an arc only has to reach the goal tolerance
         need = min(self.min_free, max(d_goal - cfg.goal_tolerance, 0.0) + 0.03)
-        clearance = cfg.robot_radius + cfg.safety_margin
-        chosen = None
-        widest = (-1.0, kappa)
-        for dk in self.OFFSETS:
-            k = kappa + dk
-            free = arc_free_distance(pts, 1.0, k, clearance, self.horizon, step=0.03)
-            if free >= need:
-                chosen = (k, free)
-                break
-            widest = max(widest, (free, k))
+        chosen, widest = self._free_arc(pts, kappa, cfg.robot_radius + cfg.safety_margin, need)
         if chosen is None:
-            # no forward arc is free: turn in place towards the most open one (always allowed)
-            side = math.copysign(1.0, widest[1] if abs(widest[1]) > 1e-6 else alpha)
+            # no forward arc is free at the safety margin: creep along one that is free at the
+            # creep margin (the governor lets creep speed through there)
+            chosen, widest = self._free_arc(pts, kappa, cfg.robot_radius + cfg.creep_margin,
+                                            min(need, self.creep_free))
+            if chosen is not None:
+                k, free = chosen
+                v = min(cfg.creep_speed, math.sqrt(cfg.a_brake * max(free - 0.02, 0.0)))
+                self.creeping = v > 0.0
+                return float(v), float(v * k)
+            # nor at the creep margin: turn in place towards the most open arc (always allowed)
+            side = math.copysign(1.0, widest if abs(widest) > 1e-6 else alpha)
             return 0.0, side * 0.6 * cfg.w_max
         k, free = chosen
         v = cfg.v_max / (1.0 + self.curvature_speed * abs(k))
@@ -147,6 +173,20 @@ class PurePursuit:
             v *= cfg.w_max / abs(w)
             w = math.copysign(cfg.w_max, w)
         return float(v), float(w)
+
+    def _free_arc(self, pts: np.ndarray, kappa: float, clearance: float,
+                  need: float) -> tuple[tuple[float, float] | None, float]:
+        """The arc of curvature nearest ``kappa`` (among :data:`OFFSETS`) with at least
+        ``need`` metres free at ``clearance``, as ``(curvature, free length)`` or None, and the
+        curvature of the most open arc."""
+        widest = (-1.0, kappa)
+        for dk in self.OFFSETS:
+            k = kappa + dk
+            free = arc_free_distance(pts, 1.0, k, clearance, self.horizon, step=0.03)
+            if free >= need:
+                return (k, free), k
+            widest = max(widest, (free, k))
+        return None, widest[1]
 
 
 #: Local controllers by :attr:`ControlConfig.controller` name.

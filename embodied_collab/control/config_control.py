@@ -41,6 +41,13 @@ class ControlConfig:
             ``stop_radius`` blocks motion (degrees).
         safety_margin: clearance kept between the footprint and lidar hits along the predicted
             arc; the governor caps speed so the robot can brake before losing it (m).
+        creep_speed: at or below this forward/backward speed the governor keeps only
+            ``creep_margin`` (and a stop radius of the footprint + ``creep_margin`` + the
+            braking distance at this speed) instead of ``safety_margin`` / ``stop_radius``: the
+            braking distance is then millimetres, so a narrow passage the footprint fits can be
+            driven through slowly (m/s, <= ``v_max``).
+        creep_margin: clearance kept between the footprint and lidar hits while creeping (m,
+            <= ``safety_margin``; 0 means the bare footprint).
         cmd_timeout_s: stop when the controller sent no command for this long (s).
         sensor_timeout_s: stop when no scan or odometry arrived for this long (s).
         lookahead: distance along the global path of the waypoint the local controller
@@ -50,7 +57,12 @@ class ControlConfig:
             it falls back to the map's minimum when no such path exists.
         grid_resolution: cell size of the planning grid (m).
         replan_period_s: replan the global path at least this often while driving (s).
-        blocked_timeout_s: report ``blocked`` after making no progress for this long (s).
+        blocked_timeout_s: report ``blocked`` after making no progress for this long since the
+            goal was set, progress was made or the last recovery ended (s).
+        max_recoveries: stuck recoveries (back off, forget lidar obstacles, replan) per stall,
+            each after half of ``blocked_timeout_s`` without progress and restarting that
+            clock; ``blocked`` follows ``blocked_timeout_s`` without progress after the last
+            one (progress gives the recoveries back).
         goal_timeout_s: report ``failed`` when the goal is not reached in this time (s).
     """
 
@@ -67,6 +79,8 @@ class ControlConfig:
     stop_radius: float = 0.27
     stop_cone_deg: float = 100.0
     safety_margin: float = 0.05
+    creep_speed: float = 0.1
+    creep_margin: float = 0.015
     cmd_timeout_s: float = 0.25
     sensor_timeout_s: float = 0.5
     lookahead: float = 0.6
@@ -75,6 +89,7 @@ class ControlConfig:
     grid_resolution: float = 0.1
     replan_period_s: float = 2.0
     blocked_timeout_s: float = 6.0
+    max_recoveries: int = 2
     goal_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
@@ -100,6 +115,8 @@ class ControlConfig:
             )
         _in_range("stop_cone_deg", self.stop_cone_deg, 0.0, 360.0)
         _in_range("safety_margin", self.safety_margin, 0.0, 1.0, lo_open=False)
+        _in_range("creep_speed", self.creep_speed, 0.0, self.v_max)
+        _in_range("creep_margin", self.creep_margin, 0.0, self.safety_margin, lo_open=False)
         _in_range("cmd_timeout_s", self.cmd_timeout_s, 0.0, 10.0)
         _in_range("sensor_timeout_s", self.sensor_timeout_s, 0.0, 10.0)
         _in_range("lookahead", self.lookahead, 0.0, 5.0)
@@ -108,9 +125,21 @@ class ControlConfig:
         _in_range("grid_resolution", self.grid_resolution, 0.0, 1.0)
         _in_range("replan_period_s", self.replan_period_s, 0.0, 60.0)
         _in_range("blocked_timeout_s", self.blocked_timeout_s, 0.0, 600.0)
+        if (not isinstance(self.max_recoveries, int) or isinstance(self.max_recoveries, bool)
+                or not 0 <= self.max_recoveries <= 20):
+            raise ValueError(
+                f"max_recoveries must be an integer in [0, 20], got {self.max_recoveries!r}")
         _in_range("goal_timeout_s", self.goal_timeout_s, 0.0, 3600.0)
 
     @property
     def period(self) -> float:
         """Loop period (s)."""
         return 1.0 / self.rate_hz
+
+    @property
+    def creep_stop_radius(self) -> float:
+        """Stop radius while creeping: footprint + ``creep_margin`` + the distance covered in
+        one tick and while braking at ``a_brake`` from ``creep_speed`` (never above
+        ``stop_radius``)."""
+        brake = self.creep_speed ** 2 / (2 * self.a_brake) + self.creep_speed * self.period
+        return min(self.stop_radius, self.robot_radius + self.creep_margin + brake)

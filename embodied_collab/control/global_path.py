@@ -29,6 +29,8 @@ Pose = tuple[float, float, float | None]
 #: Clearance (m, beyond the robot radius) of the fallback plan: enough for the governor's
 #: safety margin, measured from the wall centre lines the lidar sees.
 TIGHT_CLEARANCE = 0.07
+#: Planning levels, tried in this order (see :meth:`GlobalPlanner.free_mask`).
+PLAN_LEVELS = ("preferred", "tight", "footprint")
 
 
 class GlobalPlanner:
@@ -48,7 +50,9 @@ class GlobalPlanner:
         self._tight = NavGrid(world, resolution=config.grid_resolution,
                              clearance=TIGHT_CLEARANCE)
         self.observed = np.zeros(self.grid.shape, dtype=bool)
-        self._free_cache: dict[bool, np.ndarray] = {}
+        self._free_cache: dict[str, np.ndarray] = {}
+        #: the level of the last plan: "preferred", "tight" or "footprint" ("" = none)
+        self.level = ""
 
     # ---------------------------------------------------------------- targets
     def resolve(self, target: str | tuple[float, ...]) -> Pose:
@@ -132,30 +136,48 @@ class GlobalPlanner:
         self.observed[:] = False
         self._free_cache.clear()
 
-    def free_mask(self, tight: bool = False) -> np.ndarray:
-        """Free cells of the map minus inflated lidar obstacles."""
-        if tight not in self._free_cache:
-            base = self._tight if tight else self.grid
+    def _base(self, level: str) -> NavGrid:
+        return self.grid if level == "preferred" else self._tight
+
+    def free_mask(self, tight: bool = False, *, level: str | None = None) -> np.ndarray:
+        """Free cells of the map minus inflated lidar obstacles.
+
+        Args:
+            tight: the tight level (else the preferred one), when ``level`` is not given.
+            level: ``"preferred"`` (``plan_clearance``), ``"tight"`` (the governor's
+                ``safety_margin`` from hits) or ``"footprint"`` (the tight map, the bare
+                footprint from hits: passages between clutter only a creep gets through).
+        """
+        level = level or ("tight" if tight else "preferred")
+        if level not in PLAN_LEVELS:
+            raise ValueError(f"level must be one of {PLAN_LEVELS}, got {level!r}")
+        if level not in self._free_cache:
+            base = self._base(level)
             free = base.free.copy()
             if self.observed.any():
                 cfg = self.config
                 # the governor keeps robot_radius + safety_margin from hits; a hit lies anywhere
                 # in its cell, so add half a cell (tight) or half the diagonal (preferred)
                 radius = cfg.robot_radius + cfg.safety_margin + 0.5 * base.resolution
-                if not tight:
+                if level == "preferred":
                     radius = max(radius + 0.21 * base.resolution,
                                  cfg.robot_radius + cfg.plan_clearance + 0.71 * base.resolution)
+                elif level == "footprint":
+                    # only a guide through a passage the footprint fits: the local controller
+                    # and the governor check the exact hits at creep_margin
+                    radius = cfg.robot_radius
                 dist = ndimage.distance_transform_edt(~self.observed) * base.resolution
                 free &= dist > radius
-            self._free_cache[tight] = free
-        return self._free_cache[tight]
+            self._free_cache[level] = free
+        return self._free_cache[level]
 
     # ----------------------------------------------------------------- paths
-    def _grid_with(self, tight: bool, start: Point | None = None) -> NavGrid:
+    def _grid_with(self, tight: bool | str, start: Point | None = None) -> NavGrid:
         # a shallow copy shares the map; its own free mask gets a fresh graph and field cache
-        base = self._tight if tight else self.grid
+        level = tight if isinstance(tight, str) else ("tight" if tight else "preferred")
+        base = self._base(level)
         g = copy.copy(base)
-        g.free = self.free_mask(tight)
+        g.free = self.free_mask(level=level)
         if start is not None and not g.is_free(*start):
             # the robot is inside an inflated zone: let the path leave it (the governor keeps
             # the footprint off the obstacle itself)
@@ -175,18 +197,22 @@ class GlobalPlanner:
     def plan(self, start: Point, goal: Point) -> list[Point]:
         """Shortest path from ``start`` to ``goal`` avoiding map and lidar obstacles.
 
-        Prefers ``plan_clearance`` from obstacles and falls back to the minimum clearance.
-        Returns world points (start first, goal last) shortened by line of sight, or ``[]`` if
-        the goal cannot be reached.
+        Prefers ``plan_clearance`` from obstacles, falls back to the minimum clearance, then
+        (only with lidar obstacles seen) to the bare footprint from them (a passage to creep
+        through). :attr:`level` says which. Returns world points (start first, goal last)
+        shortened by line of sight, or ``[]`` if the goal cannot be reached.
         """
-        for tight in (False, True):
-            g = self._grid_with(tight, start)
+        levels = PLAN_LEVELS if self.observed.any() else PLAN_LEVELS[:2]
+        for level in levels:
+            g = self._grid_with(level, start)
             try:
                 cells = g.path(start, goal)
             except ValueError:
                 cells = []
             if cells:
+                self.level = level
                 return self._shorten(cells, g.free)
+        self.level = ""
         logger.info("no path from %s to %s", start, goal)
         return []
 
@@ -213,8 +239,9 @@ class GlobalPlanner:
         return out
 
     def blocked(self, path: list[Point], start_index: int = 0, horizon: float = 4.0) -> bool:
-        """Whether the next ``horizon`` metres of ``path`` cross cells no longer free (tight)."""
-        free = self.free_mask(tight=True)
+        """Whether the next ``horizon`` metres of ``path`` cross cells no longer free (tight,
+        or the footprint level when the last plan needed it)."""
+        free = self.free_mask(level="footprint" if self.level == "footprint" else "tight")
         travelled = 0.0
         for k in range(max(start_index, 0), len(path) - 1):
             a, b = path[k], path[k + 1]

@@ -13,6 +13,10 @@ sends one command to the sink, after:
    ``stop_cone_deg`` of the direction of travel), and a speed cap so the robot can always brake
    at ``a_brake`` before the predicted arc comes within ``safety_margin`` of a hit. Turning in
    place is always allowed (the footprint is a disc), so the robot can turn or back away.
+   Where these rules would hold the robot below ``creep_speed``, the same rules with
+   ``creep_margin`` and :attr:`ControlConfig.creep_stop_radius` (braking from creep speed takes
+   millimetres) may still let it move at up to ``creep_speed`` (reason ``creep``): a passage
+   the footprint fits with less than ``safety_margin`` on each side is driven through slowly.
 
 Safety rules act after the comfort limits, so a sudden obstacle may brake harder than
 ``a_brake``. Stops are immediate (zero command): the base's own dynamics do the rest.
@@ -36,7 +40,7 @@ logger = logging.getLogger(__name__)
 REASONS = (
     "no_command", "stale_command", "invalid_command", "no_scan", "stale_scan", "invalid_scan",
     "no_odom", "stale_odom", "invalid_odom", "velocity_limit", "accel_limit",
-    "obstacle_front", "obstacle_rear", "braking_cap", "stopped",
+    "obstacle_front", "obstacle_rear", "braking_cap", "creep", "stopped",
 )
 
 
@@ -228,20 +232,39 @@ class SafetyGovernor:
     # --------------------------------------------------------------- obstacles
     def _obstacle_rules(self, v: float, w: float, dt: float) -> tuple[float, float, list[str]]:
         cfg = self._cfg
-        pts = self._points
-        if v == 0.0 or pts.shape[0] == 0:
+        if v == 0.0 or self._points.shape[0] == 0:
             return v, w, []
+        clearance = cfg.robot_radius + cfg.safety_margin
+        speed, why = self._allowed_speed(v, w, dt, cfg.stop_radius, clearance)
+        slow = min(abs(v), cfg.creep_speed)
+        if speed < slow:
+            # creep: at creep speed the braking distance is millimetres, so only the footprint
+            # plus creep_margin (and a stop radius to match) has to stay clear
+            creep, creep_why = self._allowed_speed(math.copysign(slow, v), w, dt,
+                                                   cfg.creep_stop_radius,
+                                                   cfg.robot_radius + cfg.creep_margin)
+            if creep > speed:
+                speed, why = creep, creep_why + ["creep"]
+        if speed < abs(v):
+            return math.copysign(speed, v), w, why
+        return v, w, []
+
+    def _allowed_speed(self, v: float, w: float, dt: float, stop_radius: float,
+                       clearance: float) -> tuple[float, list[str]]:
+        """Largest speed <= |v| the obstacle rules allow at this stop radius and clearance."""
+        cfg = self._cfg
+        pts = self._points
         d = np.hypot(pts[:, 0], pts[:, 1])
         bearing = np.arctan2(pts[:, 1], pts[:, 0])
         if v < 0:
             bearing = np.abs(np.abs(bearing) - math.pi)
         half = math.radians(cfg.stop_cone_deg) / 2
-        if np.any((d < cfg.stop_radius) & (np.abs(bearing) < half)):
-            return 0.0, w, ["obstacle_front" if v > 0 else "obstacle_rear"]
-        # speed cap: brake at a_brake before the arc comes within the safety margin
+        if np.any((d < stop_radius) & (np.abs(bearing) < half)):
+            return 0.0, ["obstacle_front" if v > 0 else "obstacle_rear"]
+        # speed cap: brake at a_brake before the arc comes within the clearance
         speed = abs(v)
         for _ in range(6):
-            free = self.free_distance(math.copysign(1.0, v), w / speed)
+            free = self.free_distance(math.copysign(1.0, v), w / speed, clearance)
             cap = math.sqrt(2 * cfg.a_brake * max(free - speed * dt, 0.0))
             if speed <= cap + 1e-9:
                 break
@@ -249,22 +272,24 @@ class SafetyGovernor:
             if speed < 1e-3:
                 speed = 0.0
                 break
-        if speed < abs(v):
-            return math.copysign(speed, v), w, ["braking_cap"]
-        return v, w, []
+        return speed, (["braking_cap"] if speed < abs(v) else [])
 
-    def free_distance(self, direction: float, curvature: float) -> float:
+    def free_distance(self, direction: float, curvature: float,
+                      clearance: float | None = None) -> float:
         """Arc length the footprint can travel along a constant-curvature arc before coming
-        within ``safety_margin`` of the latest scan's hits (capped at the planning horizon).
+        within ``clearance`` (default: ``robot_radius + safety_margin``) of the latest scan's
+        hits (capped at the planning horizon).
 
         Args:
             direction: +1 forward, -1 backward.
             curvature: turn rate over speed (1/m), positive to the left.
+            clearance: distance kept between the robot's centre and hits (m).
         """
         cfg = self._cfg
+        if clearance is None:
+            clearance = cfg.robot_radius + cfg.safety_margin
         horizon = cfg.v_max ** 2 / (2 * cfg.a_brake) + 2 * cfg.v_max * cfg.period + 0.1
-        return arc_free_distance(self._points, direction, curvature,
-                                 cfg.robot_radius + cfg.safety_margin, horizon)
+        return arc_free_distance(self._points, direction, curvature, clearance, horizon)
 
 
 def scan_points(ranges: np.ndarray, angles: np.ndarray, range_max: float) -> np.ndarray:

@@ -183,13 +183,16 @@ class LearnedController:
         self.base = PurePursuit(config)
 
     def reset(self) -> None:
-        """No internal state."""
+        """Reset the pure-pursuit base."""
+        self.base.reset()
 
     def command(self, obs: LocalObservation) -> tuple[float, float]:
         base = self.base.command(obs)
         d_goal = math.hypot(obs.goal[0] - obs.pose[0], obs.goal[1] - obs.pose[1])
-        if d_goal < self.config.goal_tolerance:
-            return base  # final alignment is pure pursuit's
+        if d_goal < self.config.goal_tolerance or self.base.narrow:
+            # final alignment, and narrow spots (creeping, or a hit inside the safety margin:
+            # states the policy was not trained in) are pure pursuit's
+            return base
         x = policy_features(obs, self.config, base)
         return action_to_command(self.policy(x), self.config, base)
 

@@ -28,10 +28,11 @@ logger = logging.getLogger(__name__)
 #: New lidar obstacles are checked against the path at most this often (s): the check costs
 #: far more than a tick, and the governor keeps the robot safe in between.
 BLOCK_CHECK_PERIOD_S = 0.3
-#: After this fraction of ``blocked_timeout_s`` without progress the loop recovers once per
-#: stall: it backs off for :data:`RECOVERY_BACKOFF_S` (the governor still checks behind),
-#: forgets the lidar obstacles (what blocked it may have moved or been misplaced), re-adds the
-#: latest scan and replans.
+#: After this fraction of ``blocked_timeout_s`` without progress the loop recovers (at most
+#: ``max_recoveries`` times per stall): it backs off for :data:`RECOVERY_BACKOFF_S` (the
+#: governor still checks behind), forgets the lidar obstacles (what blocked it may have moved
+#: or been misplaced), re-adds the latest scan and replans; the stall clock restarts when the
+#: back-off ends.
 RECOVERY_AFTER = 0.5
 RECOVERY_BACKOFF_S = 0.8
 
@@ -176,7 +177,8 @@ class ControlLoop:
         self._t_goal = 0.0
         self._best_remaining = math.inf
         self._t_progress = 0.0
-        self._recovered = False
+        self._t_stall = 0.0
+        self._stall_recoveries = 0
         self._recover_until = -math.inf
         self.replans = 0
         self.recoveries = 0
@@ -215,10 +217,10 @@ class ControlLoop:
         self.governor.resume()
         self.path, self._tracker = [], None
         now = self._clock()
-        self._t_goal = self._t_progress = now
+        self._t_goal = self._t_progress = self._t_stall = now
         self._t_plan = -math.inf
         self._best_remaining = math.inf
-        self._recovered = False
+        self._stall_recoveries = 0
         self._recover_until = -math.inf
         self.status = GoalStatus.ACTIVE
         logger.info("new goal %s -> %s", target, self.goal)
@@ -251,8 +253,9 @@ class ControlLoop:
 
     def _start_recovery(self, now: float) -> None:
         """Back off, forget lidar obstacles and replan once the back-off ends."""
-        self._recovered = True
+        self._stall_recoveries += 1
         self._recover_until = now + RECOVERY_BACKOFF_S
+        self._t_stall = self._recover_until
         self.recoveries += 1
         self.planner.clear_observations()
         if self._scan is not None and self._pose is not None:
@@ -291,8 +294,9 @@ class ControlLoop:
             remaining = self._tracker.remaining(self._pose[:2])
             if remaining < self._best_remaining - 0.1:
                 self._best_remaining, self._t_progress = remaining, now
-                self._recovered = False
-            elif now - self._t_progress > cfg.blocked_timeout_s:
+                self._t_stall = max(self._t_stall, now)
+                self._stall_recoveries = 0
+            elif now - self._t_stall > cfg.blocked_timeout_s:
                 self.status = GoalStatus.BLOCKED
         if self.status.terminal:
             logger.info("goal %s: %s", self.goal, self.status.value)
@@ -305,8 +309,8 @@ class ControlLoop:
             self._update_status(now)
         proposal = (0.0, 0.0)
         if self.status is GoalStatus.ACTIVE and self._pose is not None:
-            if (not self._recovered
-                    and now - self._t_progress > RECOVERY_AFTER * self.config.blocked_timeout_s):
+            if (self._stall_recoveries < self.config.max_recoveries and now >= self._recover_until
+                    and now - self._t_stall > RECOVERY_AFTER * self.config.blocked_timeout_s):
                 self._start_recovery(now)
             if now < self._recover_until:
                 self.governor.propose(-self.config.v_reverse_max, 0.0, stamp=now)

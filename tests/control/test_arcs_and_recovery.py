@@ -88,9 +88,10 @@ class FakeStandStill:
         return 0.0, 0.0
 
 
-def test_stuck_loop_backs_off_once_then_reports_blocked():
+@pytest.mark.parametrize("max_recoveries", [0, 1, 2])
+def test_stuck_loop_backs_off_a_bounded_number_of_times_then_reports_blocked(max_recoveries):
     ep = make_episode(500_001)
-    cfg = ControlConfig(controller="classical")
+    cfg = ControlConfig(controller="classical", max_recoveries=max_recoveries)
     sim = make_sim(ep)
     loop = ControlLoop(cfg, ep.map_world, sim.set_cmd_vel, controller=FakeStandStill(),
                        clock=lambda: sim.time)
@@ -102,7 +103,7 @@ def test_stuck_loop_backs_off_once_then_reports_blocked():
     sense()
     loop.set_goal(ep.goal)
     backing, status = [], GoalStatus.ACTIVE
-    while sim.time < 2 * cfg.blocked_timeout_s and not status.terminal:
+    while sim.time < 4 * cfg.blocked_timeout_s and not status.terminal:
         res = loop.step(sim.time)
         status = res.status
         if res.command.v < 0:
@@ -110,10 +111,17 @@ def test_stuck_loop_backs_off_once_then_reports_blocked():
         sim.step(cfg.period)
         sense()
     assert status is GoalStatus.BLOCKED
-    assert loop.recoveries == 1
-    assert backing, "the recovery backs off"
-    t_rec = RECOVERY_AFTER * cfg.blocked_timeout_s
-    assert t_rec - 0.1 <= backing[0] <= t_rec + 0.1
-    # ... for the back-off time, then brakes to a stop within the deceleration limit
-    assert backing[-1] <= t_rec + RECOVERY_BACKOFF_S + cfg.v_reverse_max / cfg.a_brake + 0.05
-    assert sim.time == pytest.approx(cfg.blocked_timeout_s, abs=0.1)
+    assert loop.recoveries == max_recoveries
+    # recovery k starts half the blocked timeout after the previous back-off ended
+    t_half = RECOVERY_AFTER * cfg.blocked_timeout_s
+    starts = [t_half + k * (t_half + RECOVERY_BACKOFF_S) for k in range(max_recoveries)]
+    brake = cfg.v_reverse_max / cfg.a_brake + 0.05
+    for t0 in starts:
+        window = [t for t in backing if t0 - 0.1 <= t <= t0 + RECOVERY_BACKOFF_S + brake]
+        assert window and window[0] <= t0 + 0.1, f"a back-off starts at {t0:.1f} s"
+    # ... for the back-off time, then it brakes to a stop within the deceleration limit
+    assert all(any(t0 - 0.1 <= t <= t0 + RECOVERY_BACKOFF_S + brake for t0 in starts)
+               for t in backing)
+    # blocked: the full timeout after the last back-off ended (or after the goal was set)
+    last = starts[-1] + RECOVERY_BACKOFF_S if starts else 0.0
+    assert sim.time == pytest.approx(last + cfg.blocked_timeout_s, abs=0.1)

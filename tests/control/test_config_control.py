@@ -22,6 +22,8 @@ BAD = {
     "stop_radius": 0.0,
     "stop_cone_deg": 400.0,
     "safety_margin": -0.01,
+    "creep_speed": 0.0,
+    "creep_margin": -0.001,
     "cmd_timeout_s": 0.0,
     "sensor_timeout_s": 11.0,
     "lookahead": 0.0,
@@ -30,6 +32,7 @@ BAD = {
     "grid_resolution": 2.0,
     "replan_period_s": 0.0,
     "blocked_timeout_s": -1.0,
+    "max_recoveries": 1.5,
     "goal_timeout_s": 0.0,
 }
 
@@ -59,6 +62,19 @@ def test_cross_field_rules():
         ControlConfig(a_max=2.0, a_brake=1.0)
     with pytest.raises(ValueError, match="stop_radius must be > robot_radius"):
         ControlConfig(robot_radius=0.3, stop_radius=0.25)
+    with pytest.raises(ValueError, match="creep_speed"):
+        ControlConfig(v_max=0.5, creep_speed=0.6)
+    with pytest.raises(ValueError, match="creep_margin"):
+        ControlConfig(safety_margin=0.03, creep_margin=0.04)
+    with pytest.raises(ValueError, match="max_recoveries"):
+        ControlConfig(max_recoveries=True)
+
+
+def test_creep_stop_radius_covers_footprint_margin_and_braking():
+    cfg = ControlConfig()
+    brake = cfg.creep_speed ** 2 / (2 * cfg.a_brake) + cfg.creep_speed * cfg.period
+    assert cfg.creep_stop_radius == pytest.approx(cfg.robot_radius + cfg.creep_margin + brake)
+    assert cfg.robot_radius + cfg.creep_margin < cfg.creep_stop_radius < cfg.stop_radius
 
 
 def test_from_dict_refuses_unknown_keys():

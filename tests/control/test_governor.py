@@ -83,7 +83,7 @@ def test_obstacle_ahead_stops_forward_but_allows_turning_and_backing():
     cfg = ControlConfig()
     gov, clock, _ = make(cfg)
     ranges = open_scan()
-    ranges[np.abs(ANGLES) < 0.2] = cfg.stop_radius - 0.02
+    ranges[np.abs(ANGLES) < 0.2] = cfg.creep_stop_radius - 0.01
     for _ in range(50):
         out = feed(gov, clock, 0.5, 0.0, ranges)
         assert out.v <= 0.0
@@ -100,7 +100,7 @@ def test_obstacle_behind_blocks_backing_only():
     cfg = ControlConfig()
     gov, clock, _ = make(cfg)
     ranges = open_scan()
-    ranges[np.abs(ANGLES) > math.pi - 0.2] = cfg.stop_radius - 0.02
+    ranges[np.abs(ANGLES) > math.pi - 0.2] = cfg.creep_stop_radius - 0.01
     for _ in range(30):
         out = feed(gov, clock, -0.2, 0.0, ranges)
         assert out.v == 0.0
@@ -108,6 +108,59 @@ def test_obstacle_behind_blocks_backing_only():
     for _ in range(30):
         out = feed(gov, clock, 0.4, 0.0, ranges)
     assert out.v == pytest.approx(0.4)
+
+
+def test_inside_the_stop_radius_only_creep_speed_then_stop_at_the_creep_radius():
+    """Between the creep stop radius and stop_radius the robot may still creep (braking from
+    creep speed takes millimetres); inside the creep stop radius it stops."""
+    cfg = ControlConfig()
+    gov, clock, _ = make(cfg)
+    ranges = open_scan()
+    ahead = np.abs(ANGLES) < 0.2
+    ranges[ahead] = 0.5 * (cfg.creep_stop_radius + cfg.stop_radius) + 0.02
+    outs = [feed(gov, clock, 0.5, 0.0, ranges) for _ in range(50)]
+    assert max(o.v for o in outs) == pytest.approx(cfg.creep_speed)
+    assert "creep" in outs[-1].reasons
+    ranges[ahead] = cfg.creep_stop_radius - 0.005
+    out = feed(gov, clock, 0.5, 0.0, ranges)
+    assert out.v == 0.0 and "obstacle_front" in out.reasons
+
+
+def gap_scan(x: float, half_width: float, start: float = 0.0, end: float = 0.6) -> np.ndarray:
+    """Exact ranges of the 64 beams to two walls at y = +-``half_width`` from ``start`` to
+    ``end`` along x, seen by a robot at (x, 0) heading +x (a fake lidar)."""
+    s, c = np.sin(ANGLES), np.cos(ANGLES)
+    out = np.full(ANGLES.shape, 6.0)
+    for wall_y in (half_width, -half_width):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(s * wall_y > 0, wall_y / s, np.inf)
+        x_hit = x + t * c
+        ok = np.isfinite(t) & (x_hit >= start) & (x_hit <= end)
+        out = np.where(ok, np.minimum(out, t), out)
+    return out
+
+
+@pytest.mark.parametrize("slack", [0.005, 0.025])
+def test_creeps_through_a_passage_narrower_than_the_margin(slack):
+    """A passage the footprint fits with less than safety_margin (but creep_margin + slack) on
+    each side: the governor lets the robot through, at creep speed inside it."""
+    cfg = ControlConfig()
+    half = cfg.robot_radius + cfg.creep_margin + slack
+    assert half < cfg.robot_radius + cfg.safety_margin
+    gov, clock, _ = make(cfg)
+    x = -0.6
+    for _ in range(600):
+        out = feed(gov, clock, cfg.v_max, 0.0, gap_scan(x, half))
+        if -0.05 < x < 0.4:  # (near the end the walls are beside and behind: not approached)
+            assert out.v <= cfg.creep_speed + 1e-9
+        x += out.v * cfg.period
+    assert x > 0.6, "it got through"
+    # with no creep (creep_margin = safety_margin) it stops before the passage
+    gov, clock, _ = make(ControlConfig(creep_margin=cfg.safety_margin))
+    x = -0.6
+    for _ in range(600):
+        x += feed(gov, clock, cfg.v_max, 0.0, gap_scan(x, half)).v * cfg.period
+    assert x < -0.05
 
 
 def test_braking_cap_lets_the_robot_stop_in_time():
@@ -217,9 +270,12 @@ def test_property_random_inputs_never_escape_limits():
             assert abs(out.v) - abs(prev_v) <= cfg.a_max * 2 * cfg.period + 1e-9
             assert abs(out.w - prev_w) <= cfg.alpha_max * 2 * cfg.period + 1e-9
         if out.v != 0.0:
-            # nothing inside the stop radius in the cone of travel of the scan in use
+            # nothing inside the stop radius in the cone of travel of the scan in use (only
+            # inside the creep stop radius at creep speed)
             bearing = np.abs(ANGLES) if out.v > 0 else math.pi - np.abs(ANGLES)
-            near = (seen < cfg.stop_radius) & (bearing < math.radians(cfg.stop_cone_deg) / 2)
+            radius = cfg.stop_radius if abs(out.v) > cfg.creep_speed + 1e-9 else (
+                cfg.creep_stop_radius)
+            near = (seen < radius) & (bearing < math.radians(cfg.stop_cone_deg) / 2)
             assert not near.any()
         prev_v, prev_w = out.v, out.w
     assert len(sink.sent) == 5000
