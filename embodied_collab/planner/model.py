@@ -94,8 +94,42 @@ class PlannerLM(nn.Module):
         lengths = mask.sum(dim=1).clamp(min=1)
         width = int(lengths.max())
         ids, mask = ids[:, :width], mask[:, :width]
-        hidden = self.gpt(input_ids=ids, attention_mask=mask).last_hidden_state
+        if ids.shape[0] == 1 and not self.training and not torch.is_grad_enabled():
+            hidden = self._decode_one(ids)  # one unpadded sequence at decision time
+        else:
+            hidden = self.gpt(input_ids=ids, attention_mask=mask).last_hidden_state
         return hidden, ids, hidden[torch.arange(ids.shape[0]), lengths - 1]
+
+    def _decode_one(self, ids: torch.Tensor) -> torch.Tensor:
+        """The GPT-2 stack's last hidden states for a single sequence without padding, computed
+        directly from its weights: the same arithmetic as ``self.gpt`` (pre-LN blocks, causal
+        attention, tanh-GELU) without the general model's mask building and module dispatch,
+        which cost more than the maths at this size (decision latency on one core)."""
+        import torch.nn.functional as F  # noqa: N812
+
+        g = self.gpt
+        t = ids.shape[1]
+        x = g.wte(ids) + g.wpe.weight[:t]
+        heads = g.config.n_head
+        d = x.shape[-1]
+        scale = (d // heads) ** -0.5
+        causal = torch.full((t, t), float("-inf")).triu(1)
+        for blk in g.h:
+            a = blk.attn
+            h = F.layer_norm(x, (d,), blk.ln_1.weight, blk.ln_1.bias, blk.ln_1.eps)
+            qkv = torch.addmm(a.c_attn.bias, h[0], a.c_attn.weight)  # (T, 3d)
+            q, k, v = (z.view(t, heads, d // heads).transpose(0, 1) for z in qkv.split(d, -1))
+            # causal softmax attention written out: at T ~ 100 and 4 heads this is ~3x faster
+            # on one CPU thread than F.scaled_dot_product_attention (which gives the same values)
+            scores = torch.baddbmm(causal, q, k.transpose(1, 2), alpha=scale)
+            y = torch.softmax(scores, -1) @ v
+            y = y.transpose(0, 1).reshape(t, d)
+            x = x + torch.addmm(a.c_proj.bias, y, a.c_proj.weight)
+            h = F.layer_norm(x, (d,), blk.ln_2.weight, blk.ln_2.bias, blk.ln_2.eps)
+            m = blk.mlp
+            h = F.gelu(torch.addmm(m.c_fc.bias, h[0], m.c_fc.weight), approximate="tanh")
+            x = x + torch.addmm(m.c_proj.bias, h, m.c_proj.weight)
+        return F.layer_norm(x, (d,), g.ln_f.weight, g.ln_f.bias, g.ln_f.eps)
 
     def mentions(self, hidden: torch.Tensor, ids: torch.Tensor,
                  action_tokens: torch.Tensor) -> torch.Tensor:

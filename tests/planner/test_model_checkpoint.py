@@ -42,6 +42,25 @@ def test_forward_shapes_and_parameter_budget(tiny_cfg):
     assert build_model(PlannerConfig(), tok).n_parameters() <= 10_000_000
 
 
+def test_single_sequence_fast_path_matches_the_gpt2_stack():
+    """At decision time (one sequence, inference) the encoder computes the GPT-2 stack from its
+    weights directly; it must give the transformers model's hidden states."""
+    from embodied_collab.planner.policy import load_default
+
+    policy = load_default()
+    model = policy.model.eval()
+    text = ("instruction: bring the small red cup_1 from the kitchen to the table_2 . "
+            "kitchen explored : table_1 [ small red cup_1 ] . robot : at table_1 in kitchen")
+    ids = torch.tensor([policy.tokenizer.encode(text, policy.cfg.max_tokens)])
+    width = int((ids != 0).sum())
+    with torch.inference_mode():
+        fast, trimmed, state = model.encode(ids)
+        ref = model.gpt(input_ids=trimmed, attention_mask=(trimmed != 0).long()).last_hidden_state
+    assert fast.shape == ref.shape == (1, width, model.n_embd)
+    assert torch.allclose(fast, ref, atol=1e-5)
+    assert torch.equal(state, fast[0, -1:])
+
+
 def test_entity_mentions_point_at_the_text(tiny_cfg):
     tok = PlanTokenizer()
     model = build_model(tiny_cfg, tok)
