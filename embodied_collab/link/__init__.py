@@ -18,8 +18,8 @@ from embodied_collab.link.router import (
     PlanResult,
     Policy,
     RouteDecision,
-    Router,
     RoutedResult,
+    Router,
 )
 
 __all__ = [

@@ -27,7 +27,7 @@ from embodied_collab.link.journal import CommandState, Journal, OutboxRecord
 from embodied_collab.link.monitor import LinkMonitor, LinkState, LinkStatus
 from embodied_collab.link.resilient import ResilientCloud
 from embodied_collab.link.retry import Deadline
-from embodied_collab.link.router import PlanRequest, PlanResult, Router, RoutedResult
+from embodied_collab.link.router import PlanRequest, PlanResult, RoutedResult, Router
 from embodied_collab.link.standin import StandinServer
 from embodied_collab.link.trace import command_context, new_command_id
 

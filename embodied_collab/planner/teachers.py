@@ -40,9 +40,9 @@ class OracleTeacher:
     while the target object is unobserved and the instruction does not say where it is (search
     and attribute tasks), the label is the nearest search step, as the student could take it:
     ``open`` the closed container the robot stands at, else ``navigate`` to the nearest closed
-    container or unexplored room (never the destination). Labels that need hidden knowledge (walking straight to the
-    container a hidden object is in) cannot be learnt from the text and teach the student to
-    guess.
+    container or unexplored room (never the destination). Labels that need hidden knowledge
+    (walking straight to the container a hidden object is in) cannot be learnt from the text
+    and teach the student to guess.
     """
 
     name = "oracle"

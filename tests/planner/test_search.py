@@ -5,8 +5,13 @@ from __future__ import annotations
 import torch
 
 from embodied_collab.planner.config_planner import PlannerConfig
-from embodied_collab.planner.model import N_GROUND, N_GROUND_V1, build_model, load_checkpoint, \
-    save_checkpoint
+from embodied_collab.planner.model import (
+    N_GROUND,
+    N_GROUND_V1,
+    build_model,
+    load_checkpoint,
+    save_checkpoint,
+)
 from embodied_collab.planner.teachers import OracleTeacher, search_step
 from embodied_collab.planner.tokenizer import PlanTokenizer
 
