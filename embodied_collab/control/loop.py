@@ -35,6 +35,10 @@ BLOCK_CHECK_PERIOD_S = 0.3
 #: back-off ends.
 RECOVERY_AFTER = 0.5
 RECOVERY_BACKOFF_S = 0.8
+#: A periodic replan keeps the current path while it is not blocked unless the new one is no
+#: more than this (m) longer than what is left of it: no flip-flopping between two ways around
+#: an obstacle as the robot's start cell moves in and out of inflated zones.
+PATH_SWITCH_TOLERANCE = 0.25
 
 
 class GoalStatus(str, enum.Enum):
@@ -232,9 +236,21 @@ class ControlLoop:
         self.goal = None
 
     # -------------------------------------------------------------------- step
-    def _replan(self, now: float) -> None:
+    def _replan(self, now: float, periodic: bool = False) -> None:
         assert self._pose is not None and self.goal is not None
+        current = None
+        if periodic and self._tracker is not None and not self.planner.blocked(
+                self.path, self._tracker.segment):
+            current = (self._tracker.remaining(self._pose[:2]), self.planner.level)
         path = self.planner.plan(self._pose[:2], self.goal[:2])
+        if path and current is not None:
+            length = sum(math.dist(a, b) for a, b in zip(path, path[1:], strict=False))
+            if length > current[0] + PATH_SWITCH_TOLERANCE:
+                self.planner.level = current[1]  # keep the current path
+                self._t_plan = now
+                self._new_hits = False
+                self.replans += 1
+                return
         if not path and self.planner.observed.any():
             self.planner.clear_observations()  # what blocked it may have moved
             path = self.planner.plan(self._pose[:2], self.goal[:2])
@@ -325,7 +341,8 @@ class ControlLoop:
                 blocked = self.planner.blocked(self.path, self._tracker.segment)
             if (self._tracker is None or blocked
                     or now - self._t_plan > self.config.replan_period_s):
-                self._replan(now)
+                self._replan(now, periodic=self._tracker is not None and not blocked
+                             and self._t_plan > -math.inf)
                 if not self.path:  # unreachable even on the map alone
                     self.status = GoalStatus.FAILED
                     logger.info("goal %s: unreachable", self.goal)

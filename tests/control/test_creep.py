@@ -13,6 +13,7 @@ from embodied_collab.control.episodes import make_episode, run_episode
 from embodied_collab.control.global_path import GlobalPlanner
 from embodied_collab.control.governor import arc_free_distance, scan_points
 from embodied_collab.control.learned import LearnedController
+from embodied_collab.control.loop import ControlLoop
 from embodied_collab.sim.generate import generate_world
 
 ANGLES = np.linspace(-math.pi, math.pi, 64, endpoint=False)
@@ -120,3 +121,51 @@ def test_episode_blocked_without_creep_succeeds_with_it_without_collisions(contr
         strict = ControlConfig(controller=controller, creep_margin=0.05)
         res = run_episode(make_episode(500_102), strict)
         assert res.status != "succeeded" and res.collisions == 0
+
+
+class FakeDetourPlanner:
+    """Fake stand-in wrapping the real planner: after ``detour_from`` plans, every plan gets a
+    detour 1 m sideways (a longer way round, as a start cell moving in and out of an inflated
+    zone can produce)."""
+
+    def __init__(self, planner, detour_from: int) -> None:
+        self._planner = planner
+        self.calls = 0
+        self.detour_from = detour_from
+
+    def __getattr__(self, name):
+        return getattr(self._planner, name)
+
+    def plan(self, start, goal):
+        self.calls += 1
+        path = self._planner.plan(start, goal)
+        if self.calls <= self.detour_from or len(path) < 2:
+            return path
+        (x0, y0), (x1, y1) = path[0], path[1]
+        return [path[0], ((x0 + x1) / 2 + 1.0, (y0 + y1) / 2 + 1.0)] + path[1:]
+
+
+def test_periodic_replan_keeps_a_clear_path_instead_of_a_longer_one():
+    world = generate_world(3)
+    cfg = ControlConfig()
+    t = [0.0]
+    loop = ControlLoop(cfg, world, lambda v, w: None, clock=lambda: t[0])
+    fake = FakeDetourPlanner(loop.planner, detour_from=1)
+    loop.planner = fake
+    pose = (*world.robot.pose[:2], 0.0)
+    room = max(world.rooms, key=lambda r: math.dist(r.centre, pose[:2]))
+    loop.on_odom(pose, (0.0, 0.0), stamp=0.0)
+    loop.on_scan(np.full(64, 6.0), ANGLES, 6.0, stamp=0.0)
+    loop.set_goal(room.id)
+    loop.step(0.0)
+    first = list(loop.path)
+    t[0] = cfg.replan_period_s + 0.1  # the periodic replan: a longer path, the current is clear
+    loop.on_odom(pose, (0.0, 0.0), stamp=t[0])
+    loop.on_scan(np.full(64, 6.0), ANGLES, 6.0, stamp=t[0])
+    loop.step(t[0])
+    assert fake.calls == 2 and loop.replans == 2
+    assert loop.path == first
+    # a replan that is not periodic (after a recovery) takes the new path
+    loop._t_plan = -math.inf
+    loop.step(t[0] + 0.02)
+    assert fake.calls == 3 and loop.path != first and len(loop.path) == len(first) + 1
