@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -132,16 +133,22 @@ def test_cloud_serve_stops_cleanly_on_ctrl_c():
         stderr=subprocess.PIPE,
         text=True,
     )
+    # drain stderr all along: a full pipe would block the command (or its server) mid-shutdown
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
     try:
         probe = LocalServer(CloudConfig(local_port=port))
         probe.port = port
         deadline = time.monotonic() + 120
-        while not probe.healthy() and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read()
+        # Ctrl-C while serving: after the command says so, not while it is still starting
+        while not (probe.healthy() and any("Ctrl-C stops" in ln for ln in lines)) \
+                and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(lines)
             time.sleep(0.5)
-        assert probe.healthy()
+        assert probe.healthy(), "".join(lines)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=30) == 0, "".join(lines)
         time.sleep(0.5)
         assert not probe.healthy()  # the child server went down with it
     finally:
