@@ -66,7 +66,7 @@ class ControlConfig:
         goal_timeout_s: report ``failed`` when the goal is not reached in this time (s).
     """
 
-    controller: str = "classical"
+    controller: str = "learned"
     policy_path: str = ""
     rate_hz: float = 50.0
     v_max: float = 0.6
