@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -137,9 +139,9 @@ def test_cloud_serve_stops_cleanly_on_ctrl_c():
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
     reader.start()
+    probe = LocalServer(CloudConfig(local_port=port))
+    probe.port = port
     try:
-        probe = LocalServer(CloudConfig(local_port=port))
-        probe.port = port
         deadline = time.monotonic() + 120
         # Ctrl-C while serving: after the command says so, not while it is still starting
         while not (probe.healthy() and any("Ctrl-C stops" in ln for ln in lines)) \
@@ -155,3 +157,9 @@ def test_cloud_serve_stops_cleanly_on_ctrl_c():
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+        # the server the command started ("... (pid N); Ctrl-C stops"), if it outlived it
+        # (still answering on our port, so the pid is still that server's)
+        if probe.healthy():
+            for pid in re.findall(r"\(pid (\d+)\)", "".join(lines)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
