@@ -76,8 +76,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     cfg = _config(args, local_port=args.port, local_model_path=args.model)
     server = LocalServer(cfg)
-    # SIGTERM -> same clean stop as Ctrl-C
+    # SIGTERM -> same clean stop as Ctrl-C. Ctrl-C is made to work even where this process was
+    # started with SIGINT ignored or blocked (both are inherited from the parent process).
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         server.start()
         print(

@@ -150,7 +150,15 @@ def test_cloud_serve_stops_cleanly_on_ctrl_c():
             time.sleep(0.5)
         assert probe.healthy(), "".join(lines)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0, "".join(lines)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with open(f"/proc/{proc.pid}/status") as f:  # its signal state, for the report
+                status = f.read()
+            pytest.fail("cloud serve ignored Ctrl-C for 30 s; stderr:\n" + "".join(lines)
+                        + "\n" + "".join(ln for ln in status.splitlines(True)
+                                         if ln.startswith(("State", "Sig", "Shd"))))
+        assert code == 0, "".join(lines)
         time.sleep(0.5)
         assert not probe.healthy()  # the child server went down with it
     finally:
