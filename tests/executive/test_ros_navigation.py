@@ -15,50 +15,13 @@ import time
 import pytest
 
 from embodied_collab.ros import interfaces
+from tests.ros.conftest import Probe
 
 pytest.importorskip("rclpy")
 pytestmark = [pytest.mark.ros,
               pytest.mark.skipif(not interfaces.load(), reason="ros_ws not built")]
 
 LIGHT_SIM = {"camera_rate_hz": 1.0, "camera_width": 32, "camera_height": 24}
-
-
-class Probe:
-    """A client node in its own rclpy context, spun only inside bounded waits."""
-
-    def __init__(self, name: str, domain_id: int) -> None:
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.signals import SignalHandlerOptions
-
-        self.context = Context()
-        rclpy.init(context=self.context, domain_id=domain_id,
-                   signal_handler_options=SignalHandlerOptions.NO)
-        self.node = rclpy.create_node(name, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-
-    def wait_for(self, predicate, timeout: float, what: str):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if predicate():
-                return
-            self.executor.spin_once(timeout_sec=0.02)
-        pytest.fail(f"timed out after {timeout} s waiting for "
-                    f"{what() if callable(what) else what}")
-
-    def call(self, client, request, timeout: float):
-        if not client.wait_for_service(timeout_sec=timeout):
-            pytest.fail(f"service {client.srv_name} not available within {timeout} s")
-        future = client.call_async(request)
-        self.wait_for(future.done, timeout, f"response of {client.srv_name}")
-        return future.result()
-
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        self.node.destroy_node()
-        self.context.try_shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -25,14 +25,14 @@ def _private_domain() -> None:
 class Probe:
     """A test node in its own rclpy context, spun only inside bounded waits."""
 
-    def __init__(self, name: str = "probe") -> None:
+    def __init__(self, name: str = "probe", domain_id: int = DOMAIN_ID) -> None:
         import rclpy
         from rclpy.context import Context
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.signals import SignalHandlerOptions
 
         self.context = Context()
-        rclpy.init(context=self.context, domain_id=DOMAIN_ID,
+        rclpy.init(context=self.context, domain_id=domain_id,
                    signal_handler_options=SignalHandlerOptions.NO)
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -43,15 +43,18 @@ class Probe:
         while time.monotonic() < end:
             self.executor.spin_once(timeout_sec=0.02)
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-        """Spin until ``predicate()`` is truthy; fail the test after ``timeout`` seconds."""
+    def wait_for(self, predicate: Callable[[], Any], timeout: float,
+                 what: str | Callable[[], str]) -> Any:
+        """Spin until ``predicate()`` is truthy; fail the test after ``timeout`` seconds
+        (``what`` may be a callable, to describe the state at that moment)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             value = predicate()
             if value:
                 return value
             self.executor.spin_once(timeout_sec=0.02)
-        pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        pytest.fail(f"timed out after {timeout} s waiting for "
+                    f"{what() if callable(what) else what}")
 
     def call(self, client: Any, request: Any, timeout: float) -> Any:
         if not client.wait_for_service(timeout_sec=timeout):
