@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -37,6 +38,39 @@ SPECIAL_ROWS = ("boundary", "content", "rooms", "furniture", "objects", "numbers
 N_GROUND = 20
 #: The first generation's feature count (checkpoints store theirs as ``ground.weight``'s width).
 N_GROUND_V1 = 12
+
+
+class DecodeCache:
+    """What :meth:`PlannerLM.decide` keeps of the previous observation of an episode: its token
+    ids, per-layer attention keys and values, and final hidden states. Valid for one model's
+    current weights (it notices in-place changes); :meth:`clear` it between episodes or not."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.ids: torch.Tensor | None = None
+        self.kv: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.hidden: torch.Tensor | None = None
+        self.version: tuple[int, ...] | None = None
+        self.actions: dict[bytes, torch.Tensor] = {}  # projected action rows per slot table
+
+    def shared_prefix(self, ids: torch.Tensor, version: tuple[int, ...]) -> int:
+        """How many leading tokens ``ids`` (T,) shares with the cached sequence."""
+        if version != self.version:
+            self.clear()
+            return 0
+        if self.ids is None:
+            return 0
+        n = min(len(self.ids), len(ids))
+        same = self.ids[:n] == ids[:n]
+        return n if bool(same.all()) else int(same.to(torch.uint8).argmin())
+
+    def store(self, ids: torch.Tensor, kv: list[tuple[torch.Tensor, torch.Tensor]],
+              hidden: torch.Tensor, version: tuple[int, ...]) -> None:
+        self.ids, self.kv, self.hidden, self.version = ids, kv, hidden, version
+        if len(self.actions) > 64:
+            self.actions.clear()
 
 
 class PlannerLM(nn.Module):
@@ -76,8 +110,11 @@ class PlannerLM(nn.Module):
         for row, key in enumerate(SPECIAL_ROWS):
             vec[row, [i for i in special.get(key, []) if i < vocab_size]] = True
         self.register_buffer("special_mask", vec, persistent=False)
+        self._special_np = vec.numpy().copy()  # the same sets for the decision path (fastpath)
         marks = list(special.get("marks", []))
         self.marks = marks if len(marks) == 10 else [-1] * 10  # see PlanTokenizer.special_sets
+        self._ends_np = np.zeros(vocab_size, dtype=bool)  # the marks that end a source span
+        self._ends_np[[i for i in self.marks[6:] if 0 <= i < vocab_size]] = True
         marks2 = list(special.get("marks2", []))
         self.marks2 = marks2 if len(marks2) == 7 else [-1] * 7
         self.n_ground = n_ground
@@ -100,36 +137,82 @@ class PlannerLM(nn.Module):
             hidden = self.gpt(input_ids=ids, attention_mask=mask).last_hidden_state
         return hidden, ids, hidden[torch.arange(ids.shape[0]), lengths - 1]
 
-    def _decode_one(self, ids: torch.Tensor) -> torch.Tensor:
+    def _decode_one(self, ids: torch.Tensor, cache: DecodeCache | None = None) -> torch.Tensor:
         """The GPT-2 stack's last hidden states for a single sequence without padding, computed
         directly from its weights: the same arithmetic as ``self.gpt`` (pre-LN blocks, causal
         attention, tanh-GELU) without the general model's mask building and module dispatch,
-        which cost more than the maths at this size (decision latency on one core)."""
+        which cost more than the maths at this size (decision latency on one core).
+
+        With a ``cache`` (one per episode, :class:`DecodeCache`), the positions the sequence
+        shares with the previous one (the instruction and the unchanged part of the scene
+        graph) are not recomputed: causal attention makes their keys, values and hidden states
+        independent of what follows; only the new tail is."""
         import torch.nn.functional as F  # noqa: N812
 
-        g = self.gpt
+        wte, wpe, heads, layers, ln_f = self._stack()
         t = ids.shape[1]
-        x = g.wte(ids) + g.wpe.weight[:t]
-        heads = g.config.n_head
+        start = 0
+        version = None
+        if cache is not None:
+            version = self._weights_version()
+            start = cache.shared_prefix(ids[0], version)
+            if start == t:
+                return cache.hidden[:t].unsqueeze(0)
+        s = t - start
+        x = F.embedding(ids[0, start:], wte) + wpe[start:t]  # (S, d)
         d = x.shape[-1]
-        scale = (d // heads) ** -0.5
-        causal = torch.full((t, t), float("-inf")).triu(1)
-        for blk in g.h:
-            a = blk.attn
-            h = F.layer_norm(x, (d,), blk.ln_1.weight, blk.ln_1.bias, blk.ln_1.eps)
-            qkv = torch.addmm(a.c_attn.bias, h[0], a.c_attn.weight)  # (T, 3d)
-            q, k, v = (z.view(t, heads, d // heads).transpose(0, 1) for z in qkv.split(d, -1))
+        hd = d // heads
+        scale = hd ** -0.5
+        causal = torch.full((s, t), float("-inf")).triu(start + 1)
+        kv: list[tuple[torch.Tensor, torch.Tensor]] = []
+        for i, (ln1, w_qkv, b_qkv, w_o, b_o, ln2, w_fc, b_fc, w_pr, b_pr) in enumerate(layers):
+            h = F.layer_norm(x, (d,), *ln1)
+            qkv = torch.addmm(b_qkv, h, w_qkv)  # (S, 3d)
+            q, k, v = (z.view(s, heads, hd).transpose(0, 1) for z in qkv.split(d, -1))
+            if start:
+                pk, pv = cache.kv[i]
+                k = torch.cat([pk[:, :start], k], 1)
+                v = torch.cat([pv[:, :start], v], 1)
+            kv.append((k, v))
             # causal softmax attention written out: at T ~ 100 and 4 heads this is ~3x faster
             # on one CPU thread than F.scaled_dot_product_attention (which gives the same values)
             scores = torch.baddbmm(causal, q, k.transpose(1, 2), alpha=scale)
             y = torch.softmax(scores, -1) @ v
-            y = y.transpose(0, 1).reshape(t, d)
-            x = x + torch.addmm(a.c_proj.bias, y, a.c_proj.weight)
-            h = F.layer_norm(x, (d,), blk.ln_2.weight, blk.ln_2.bias, blk.ln_2.eps)
-            m = blk.mlp
-            h = F.gelu(torch.addmm(m.c_fc.bias, h[0], m.c_fc.weight), approximate="tanh")
-            x = x + torch.addmm(m.c_proj.bias, h, m.c_proj.weight)
-        return F.layer_norm(x, (d,), g.ln_f.weight, g.ln_f.bias, g.ln_f.eps)
+            y = y.transpose(0, 1).reshape(s, d)
+            x = x + torch.addmm(b_o, y, w_o)
+            h = F.layer_norm(x, (d,), *ln2)
+            h = F.gelu(torch.addmm(b_fc, h, w_fc), approximate="tanh")
+            x = x + torch.addmm(b_pr, h, w_pr)
+        out = F.layer_norm(x, (d,), *ln_f)
+        if cache is not None:
+            hidden = torch.cat([cache.hidden[:start], out]) if start else out
+            cache.store(ids[0], kv, hidden, version)
+            return hidden.unsqueeze(0)
+        return out.unsqueeze(0)
+
+    def _stack(self) -> tuple:
+        """The GPT-2 weights :meth:`_decode_one` reads, gathered once (module attribute lookups
+        cost more than the arithmetic here). They are the parameters themselves, which
+        optimiser steps and ``load_state_dict`` update in place."""
+        stack = self.__dict__.get("_stack_cache")
+        if stack is None:
+            g = self.gpt
+
+            def ln(m: nn.LayerNorm) -> tuple:
+                return m.weight, m.bias, m.eps
+
+            layers = [(ln(b.ln_1), b.attn.c_attn.weight, b.attn.c_attn.bias, b.attn.c_proj.weight,
+                       b.attn.c_proj.bias, ln(b.ln_2), b.mlp.c_fc.weight, b.mlp.c_fc.bias,
+                       b.mlp.c_proj.weight, b.mlp.c_proj.bias) for b in g.h]
+            stack = (g.wte.weight, g.wpe.weight, g.config.n_head, layers, ln(g.ln_f))
+            self.__dict__["_stack_cache"] = stack
+            self.__dict__["_param_list"] = list(self.parameters())
+        return stack
+
+    def _weights_version(self) -> tuple[int, ...]:
+        """Changes whenever a parameter is modified in place (an optimiser step, loading)."""
+        self._stack()
+        return tuple(p._version for p in self.__dict__["_param_list"])
 
     def mentions(self, hidden: torch.Tensor, ids: torch.Tensor,
                  action_tokens: torch.Tensor) -> torch.Tensor:
@@ -300,6 +383,46 @@ class PlannerLM(nn.Module):
 
         return torch.cat([place, every(seen), f_match.unsqueeze(-1), every(holds_match),
                           every(holds_any)], -1)
+
+    def decide(self, ids: list[int] | np.ndarray, action_tokens: torch.Tensor,
+               action_mask: torch.Tensor | None = None,
+               action_np: np.ndarray | None = None,
+               cache: DecodeCache | None = None) -> torch.Tensor:
+        """Action logits (A,) of one unpadded observation at decision time (inference only):
+        the logits of :meth:`forward` for a batch of one, with the mention and grounding
+        features computed by :mod:`embodied_collab.planner.fastpath` (a few numpy operations
+        instead of ~150 small tensor operations) and no value head.
+
+        Args:
+            ids: the observation's token ids (no padding).
+            action_tokens: (A, 3) candidate actions; ``action_np``: the same as a numpy array
+                (pass it to skip the conversion when the table is reused).
+            action_mask: optional (A,) bool; False entries get a very low logit.
+            cache: the episode's :class:`DecodeCache` (the shared prefix of consecutive
+                observations is not recomputed).
+        """
+        from embodied_collab.planner import fastpath
+
+        ids_np = np.asarray(ids, dtype=np.int64)
+        at_np = action_tokens.numpy() if action_np is None else action_np
+        weights = fastpath.mention_weights(ids_np, at_np, self.none_id)
+        feats = fastpath.grounding_features(self, ids_np, at_np, weights)
+        hidden = self._decode_one(torch.from_numpy(ids_np)[None], cache)[0]  # (T, d)
+        w = torch.from_numpy(weights)
+        count = w.sum(-1, keepdim=True)
+        pooled = w @ hidden / count.clamp(min=1.0)
+        present = (count > 0).float()
+        g = self.ground(torch.from_numpy(feats))
+        a = None if cache is None else cache.actions.get(at_np.tobytes())
+        if a is None:  # the action rows depend on the slot table and the weights only
+            a = self.act_proj(self.gpt.wte(action_tokens).flatten(-2))
+            if cache is not None:
+                cache.actions[at_np.tobytes()] = a
+        m = self.mention_proj(pooled) + (1.0 - present) * self.absent
+        logits = self.score(self.query(hidden[-1]) + a + m + g).squeeze(-1)
+        if action_mask is not None:
+            logits = logits.masked_fill(~action_mask.bool(), -1e9)
+        return logits
 
     def forward(self, ids: torch.Tensor, action_tokens: torch.Tensor,
                 action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,7 +12,7 @@ import torch
 
 from embodied_collab.errors import ModelNotAvailable
 from embodied_collab.planner.config_planner import PlannerConfig
-from embodied_collab.planner.model import PlannerLM, load_checkpoint
+from embodied_collab.planner.model import DecodeCache, PlannerLM, load_checkpoint
 from embodied_collab.planner.obs import ActionVocabulary
 from embodied_collab.planner.tokenizer import PlanTokenizer
 
@@ -45,7 +45,9 @@ class SLMPolicy:
         self.cfg = cfg
         self.action_masking = cfg.action_masking if action_masking is None else action_masking
         self.meta = dict(meta or {})
-        self._tables: dict[tuple, torch.Tensor] = {}
+        self._tables: dict[tuple, tuple[torch.Tensor, np.ndarray]] = {}
+        self._lines: dict[str, list[int]] = {}
+        self._cache = DecodeCache()
 
     @classmethod
     def load(cls, path: str | Path, *, action_masking: bool | None = None) -> SLMPolicy:
@@ -58,25 +60,59 @@ class SLMPolicy:
         model, tokenizer, cfg, meta = load_checkpoint(path)
         return cls(model, tokenizer, cfg, action_masking=action_masking, meta=meta)
 
-    def _table(self, action_names: list[str | None]) -> torch.Tensor:
+    def _table(self, action_names: list[str | None]) -> tuple[torch.Tensor, np.ndarray]:
         key = tuple(action_names)
         table = self._tables.get(key)
         if table is None:
             if len(self._tables) > 64:
                 self._tables.clear()
-            table = torch.as_tensor(ActionVocabulary(self.tokenizer, list(action_names)).tokens)
+            tokens = np.asarray(ActionVocabulary(self.tokenizer, list(action_names)).tokens,
+                                dtype=np.int64)
+            table = (torch.from_numpy(tokens), tokens)
             self._tables[key] = table
         return table
 
+    def encode(self, text: str) -> list[int]:
+        """``tokenizer.encode(text, max_tokens)``, tokenising each line once: consecutive
+        observations repeat most of their lines (no token spans a line break)."""
+        lines = self._lines
+        if len(lines) > 4096:
+            lines.clear()
+        ids = [self.tokenizer.bos_id]
+        for line in text.split("\n"):
+            part = lines.get(line)
+            if part is None:
+                part = lines[line] = self.tokenizer.encode(line)[1:]
+            ids += part
+        return self.tokenizer.cut(ids, self.cfg.max_tokens)
+
     def scores(self, text: str, action_names: list[str | None],
                action_mask: np.ndarray | None = None) -> np.ndarray:
-        """Probabilities over the action slots for one observation."""
+        """Probabilities over the action slots for one observation.
+
+        In eval mode this is :meth:`PlannerLM.decide` (the decision path: numpy features,
+        the previous observation's shared prefix reused); the same probabilities as
+        :meth:`scores_reference` up to float rounding."""
+        if self.model.training:
+            return self.scores_reference(text, action_names, action_mask)
+        table, table_np = self._table(action_names)
+        mask = None
+        if self.action_masking and action_mask is not None:
+            mask = torch.from_numpy(np.asarray(action_mask, dtype=bool))
+        with torch.inference_mode():
+            logits = self.model.decide(self.encode(text), table, mask, action_np=table_np,
+                                       cache=self._cache)
+            return torch.softmax(logits, -1).numpy()
+
+    def scores_reference(self, text: str, action_names: list[str | None],
+                         action_mask: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`scores` through the batched :meth:`PlannerLM.forward` (training's path)."""
         ids = torch.tensor([self.tokenizer.encode(text, self.cfg.max_tokens)])
         mask = None
         if self.action_masking and action_mask is not None:
             mask = torch.as_tensor(np.asarray(action_mask, dtype=bool)[None])
         with torch.inference_mode():
-            logits, _ = self.model(ids, self._table(action_names), mask)
+            logits, _ = self.model(ids, self._table(action_names)[0], mask)
             return torch.softmax(logits[0], -1).numpy()
 
     def act(self, info: dict[str, Any], action_names: list[str | None]) -> tuple[int, float]:

@@ -142,6 +142,11 @@ class PlanTokenizer:
         most recent tail are kept, joined by ``<sep>``.
         """
         ids = [self.bos_id] + [self.index.get(w, self.unk_id) for w in self.words(text)]
+        return self.cut(ids, max_tokens, head)
+
+    def cut(self, ids: list[int], max_tokens: int | None, head: int = 48) -> list[int]:
+        """``ids`` if at most ``max_tokens`` long, else its first ``head`` ids and most recent
+        tail joined by ``<sep>`` (see :meth:`encode`)."""
         if max_tokens is not None and len(ids) > max_tokens:
             head = min(head, max_tokens // 2)
             ids = ids[:head] + [self.sep_id] + ids[len(ids) - (max_tokens - head - 1):]
