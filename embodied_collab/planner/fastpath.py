@@ -115,6 +115,7 @@ def grounding_features(model: PlannerLM, ids: np.ndarray, action_tokens: np.ndar
     per_action = [named[cat_ids], named_src[cat_ids], named_dst[cat_ids]]
 
     search = model.n_ground > 12
+    relation = model.n_ground > 20
     if search:
         closed_id, explored_id, doors_id, dash_id, in_id, holding_id, nothing_id = model.marks2
         doors_pos = _first(ids == doors_id, t)
@@ -154,4 +155,9 @@ def grounding_features(model: PlannerLM, ids: np.ndarray, action_tokens: np.ndar
         flags = np.array([seen, holds_match, holds_any], dtype=np.float32)
         out += [place, np.full((a, 1), flags[0], np.float32),
                 (graph_pooled[:, :1] > 0), np.broadcast_to(flags[1:], (a, 2))]
+    if relation:  # the destination, to be put in it / on it
+        is_in = (ids == model.marks2[4]) | (ids == model.marks[9])
+        put_in = float((dst & is_in & (nxt == model.the_id) & furn[_shift(ids, -2)]).any())
+        dest = means[:, 4:5] * (per_action[2] & (furn | rooms)[cat_ids])[:, None]
+        out += [dest * put_in, dest * (1.0 - put_in)]
     return np.concatenate([np.asarray(o, dtype=np.float32) for o in out], -1)

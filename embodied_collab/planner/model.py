@@ -35,9 +35,11 @@ MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "max_tokens", "dropout")
 #: Token-id sets of the tokenizer (:meth:`PlanTokenizer.special_sets`) the grounding reads.
 SPECIAL_ROWS = ("boundary", "content", "rooms", "furniture", "objects", "numbers", "sizes")
 #: Instruction-grounding features per candidate action (see :meth:`PlannerLM.grounding`).
-N_GROUND = 20
+N_GROUND = 22
 #: The first generation's feature count (checkpoints store theirs as ``ground.weight``'s width).
 N_GROUND_V1 = 12
+#: The second generation's (search features, no placing relation).
+N_GROUND_V2 = 20
 
 
 class DecodeCache:
@@ -85,8 +87,9 @@ class PlannerLM(nn.Module):
                  max_tokens: int, dropout: float = 0.0,
                  special: dict[str, list[int]] | None = None, n_ground: int = N_GROUND) -> None:
         super().__init__()
-        if n_ground not in (N_GROUND_V1, N_GROUND):
-            raise ValueError(f"n_ground must be {N_GROUND_V1} or {N_GROUND}, got {n_ground}")
+        if n_ground not in (N_GROUND_V1, N_GROUND_V2, N_GROUND):
+            raise ValueError(f"n_ground must be {N_GROUND_V1}, {N_GROUND_V2} or {N_GROUND}, "
+                             f"got {n_ground}")
         from transformers import GPT2Config, GPT2Model
 
         gcfg = GPT2Config(
@@ -117,6 +120,8 @@ class PlannerLM(nn.Module):
         self._ends_np[[i for i in self.marks[6:] if 0 <= i < vocab_size]] = True
         marks2 = list(special.get("marks2", []))
         self.marks2 = marks2 if len(marks2) == 7 else [-1] * 7
+        the = list(special.get("the", []))
+        self.the_id = the[0] if len(the) == 1 else -1
         self.n_ground = n_ground
         self.ground = nn.Linear(n_ground, n_embd)
         self.value_head = nn.Sequential(nn.Linear(n_embd, n_embd), nn.Tanh(), nn.Linear(n_embd, 1))
@@ -245,10 +250,15 @@ class PlannerLM(nn.Module):
         (and both words before it) are named; [6] the robot is at this furniture; [7] the
         robot is at the furniture listing this object; [8, 9] its room is named in the
         instruction's source span ("from ... to|and|onto|into") / elsewhere in it (the
-        destination); [10, 11] likewise its category. Words after "not" count as unnamed."""
+        destination); [10, 11] likewise its category. Words after "not" count as unnamed.
+        [12-19]: :meth:`_search_features`. [20, 21] it is the destination (its room and
+        category are named in the destination span) and the instruction asks to put the object
+        in it ("in/into the <furniture>") / on it (otherwise). Older checkpoints use the first
+        12 or 20 features."""
         b, t = ids.shape
         boundary, content, rooms, furn, objs, nums = self.special_mask[:6]
         not_id, robot_id, at_id, open_id, close_id, from_id, *ends = self.marks
+        into_id = ends[-1]
         pos = torch.arange(t, device=ids.device).expand(b, t)
         is_b = boundary[ids]
         first = torch.where(is_b.any(1), is_b.float().argmax(1), torch.full_like(ids[:, 0], t))
@@ -313,9 +323,22 @@ class PlannerLM(nn.Module):
                          f_span], -1)
         if self.n_ground == N_GROUND_V1:
             return out
-        return torch.cat([out, self._search_features(
+        out = torch.cat([out, self._search_features(
             ids, weights, pos=pos, first=first, named=named, instr=instr, room_pos=room_pos,
             shifted=shifted, is_robot=is_robot, rp=rp, depth=depth)], -1)
+        if self.n_ground == N_GROUND_V2:
+            return out
+        # [20, 21] the destination (a furniture or room whose room and category are named in
+        # the destination span) when
+        # the instruction asks to put the object "in"/"into" it / on it ("on", "onto", "to")
+        nxt = torch.cat([ids[:, 1:], torch.zeros_like(ids[:, :1])], 1)
+        is_in = (ids == self.marks2[4]) | (ids == into_id)
+        put_in = (dst & is_in & (nxt == self.the_id) & furn[ahead]).any(1).float()  # (B,)
+        place_cat = (furn | rooms)[action_tokens[..., 1]].float()  # furniture and rooms only
+        dest = out[..., 9] * out[..., 11] * place_cat  # (B, A)
+        put_in = put_in.view(b, 1)
+        return torch.cat([out, (dest * put_in).unsqueeze(-1),
+                          (dest * (1.0 - put_in)).unsqueeze(-1)], -1)
 
     def _search_features(self, ids, weights, *, pos, first, named, instr, room_pos, shifted,
                          is_robot, rp, depth) -> torch.Tensor:

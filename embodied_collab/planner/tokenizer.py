@@ -133,6 +133,7 @@ class PlanTokenizer:
             # single tokens, in this order: closed explored doors - in holding nothing
             "marks2": self.ids_of(["closed", "explored", "doors", "-", "in", "holding",
                                    "nothing"]),
+            "the": self.ids_of(["the"]),
         }
 
     def encode(self, text: str, max_tokens: int | None = None, head: int = 48) -> list[int]:

@@ -85,7 +85,7 @@ def test_policy_scores_match_the_reference_path_with_and_without_masking(episode
             assert masked.scores(text, names, mask)[np.asarray(mask) == 0].max() < 1e-6
 
 
-@pytest.mark.parametrize("n_ground", [12, 20])
+@pytest.mark.parametrize("n_ground", [12, 20, 22])
 def test_numpy_features_equal_the_tensor_features(episodes, n_ground):
     """Both feature sets, on an untrained model (features come from token ids only)."""
     from embodied_collab.planner.config_planner import PlannerConfig

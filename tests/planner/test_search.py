@@ -8,6 +8,7 @@ from embodied_collab.planner.config_planner import PlannerConfig
 from embodied_collab.planner.model import (
     N_GROUND,
     N_GROUND_V1,
+    N_GROUND_V2,
     build_model,
     load_checkpoint,
     save_checkpoint,
@@ -102,7 +103,7 @@ def test_search_features_read_container_state_rooms_and_matches():
     assert g[:, 14].tolist() == [1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0]  # the robot's room
     assert g[:, 15].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]  # next door
     assert (g[:, 16] == 0.0).all()  # the large blue ball is not the small one
-    assert (g[:, 17] == 0.0).all() and (g[:, 18:] == 0.0).all()
+    assert (g[:, 17] == 0.0).all() and (g[:, 18:20] == 0.0).all()
 
 
 def test_match_and_holding_features():
@@ -114,12 +115,33 @@ def test_match_and_holding_features():
     g = _features(text, acts)
     assert (g[:, 16] == 1.0).all()  # no size named: the blue ball matches
     assert g[:, 17].tolist() == [1.0, 1.0, 0.0, 0.0]
-    assert (g[:, 18:] == 0.0).all()
+    assert (g[:, 18:20] == 0.0).all()
     held = text.replace("counter_1 [large blue ball_1, small red ball_2]",
                         "counter_1 [small red ball_2]").replace("holding nothing",
                                                                 "holding large blue ball_1")
     g = _features(held, acts)
     assert (g[:, 18] == 1.0).all() and (g[:, 19] == 1.0).all() and (g[:, 16] == 0.0).all()
+
+
+def test_destination_features_say_whether_to_put_it_in_or_on():
+    acts = ["navigate cabinet_1", "open cabinet_1", "navigate cabinet_2", "navigate kitchen",
+            "navigate bathroom"]
+    graph = ("kitchen explored: cabinet_1 closed []; counter_1 [] "
+             "bathroom explored: cabinet_2 closed [] "
+             "doors: bathroom-kitchen robot: at cabinet_1 in kitchen, holding large blue ball_1")
+    put_on = _features("instruction: Look for the blue ball and bring it to the cabinet in the "
+                       "kitchen. " + graph, acts)
+    assert put_on[:, 20].tolist() == [0.0] * 5
+    assert put_on[:, 21].tolist() == [1.0, 1.0, 0.0, 1.0, 0.0]  # cabinet_1 (and its room)
+    for instruction in ("Put the blue ball in the cabinet in the kitchen.",
+                        "Move the blue ball from the cabinet in the bathroom into the cabinet in "
+                        "the kitchen."):
+        put_in = _features(f"instruction: {instruction} " + graph, acts)
+        assert put_in[:, 20].tolist() == [1.0, 1.0, 0.0, 1.0, 0.0]
+        assert put_in[:, 21].tolist() == [0.0] * 5
+    # "in the kitchen" names a room, not the container: still "on"
+    g = _features("instruction: Put the blue ball on the cabinet in the kitchen. " + graph, acts)
+    assert g[:, 20].sum() == 0.0 and g[0, 21] == 1.0
 
 
 def test_checkpoints_of_the_first_feature_set_still_load(tmp_path):
@@ -133,6 +155,11 @@ def test_checkpoints_of_the_first_feature_set_still_load(tmp_path):
     table = torch.tensor([tok.encode_action("navigate table_1"), tok.encode_action("done")])
     with torch.no_grad():
         assert torch.allclose(model(ids, table)[0], old(ids, table)[0])
+    second = build_model(cfg, tok, n_ground=N_GROUND_V2).eval()
+    model, _, _, _ = load_checkpoint(save_checkpoint(tmp_path / "v2.pt", second, tok, cfg))
+    assert model.n_ground == N_GROUND_V2
+    with torch.no_grad():
+        assert torch.allclose(model(ids, table)[0], second(ids, table)[0])
 
 
 def test_config_switches_select_the_first_generation_model_and_teacher():
