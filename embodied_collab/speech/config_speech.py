@@ -49,6 +49,9 @@ class SpeechConfig:
             replace it.
         rescore_margin_oov: the same for a transcript whose intent is actionable but that
             holds words the world does not know.
+        stop_over_cancel_margin: when the stop spotter's best order is a cancel and a stop
+            order scores within this much (mean log-probability per token), the stop is taken:
+            both halt the robot, but a cancel also drops the waiting commands.
         correction_cutoff: similarity (0-1) a world word needs to replace a transcribed word.
         vad: cut utterances with silero-vad (else the whole input is one utterance).
         vad_threshold: speech probability above which a 32 ms frame counts as speech.
@@ -86,6 +89,7 @@ class SpeechConfig:
     rescore_candidates: int = 12
     rescore_margin: float = 1.5
     rescore_margin_oov: float = 0.6
+    stop_over_cancel_margin: float = 0.5
     correction_cutoff: float = 0.75
     vad: bool = True
     vad_threshold: float = 0.5
@@ -121,7 +125,7 @@ class SpeechConfig:
         if not 1 <= self.rescore_candidates <= 64:
             raise ValueError(f"rescore_candidates must be in [1, 64], got "
                              f"{self.rescore_candidates!r}")
-        for name in ("rescore_margin", "rescore_margin_oov"):
+        for name in ("rescore_margin", "rescore_margin_oov", "stop_over_cancel_margin"):
             if not 0.0 <= getattr(self, name) <= 10.0:
                 raise ValueError(f"{name} must be in [0, 10], got {getattr(self, name)!r}")
         if not 0.0 < self.correction_cutoff <= 1.0:

@@ -42,6 +42,8 @@ class Intent:
         slots: ``object``, ``object_colour``, ``object_size``, ``source``, ``source_room``,
             ``target``, ``target_room``: entity ids with a world, catalog names without.
         ask_back: the question to ask instead of acting, or None.
+        questions: every gap the grounder found (``ask_back`` is the first), also when the
+            confidence stays above the threshold.
     """
 
     kind: str
@@ -50,6 +52,7 @@ class Intent:
     verb: str | None = None
     slots: dict[str, str] = field(default_factory=dict)
     ask_back: str | None = None
+    questions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "confidence": round(float(self.confidence), 3),
@@ -64,6 +67,21 @@ class _Mention:
     start: int
     end: int  # exclusive word index
     score: float
+
+
+#: The question of a carrying command without an object ("place it on the bed").
+WHICH_OBJECT_TO_BRING = "Which object should I bring?"
+
+#: Verbs that mean going when "to" follows them at once ("get to the office", "move to the
+#: kitchen"), and carrying otherwise ("get the cup", "move the ball to the kitchen").
+_GO_WITH_TO = frozenset({"get", "move"})
+
+
+def _verb_class(words: list[str], i: int) -> str:
+    """The verb class of ``words[i]`` (a key of ``VERBS``) in its context."""
+    if words[i] in _GO_WITH_TO and words[i + 1:i + 2] == ["to"]:
+        return "go"
+    return VERBS[words[i]]
 
 
 def quick_command(text: str) -> str | None:
@@ -150,7 +168,7 @@ class Grounder:
         if quick is not None:
             return Intent(quick, 1.0, clean)
         mentions = self._mentions(words)
-        verbs = [VERBS[w] for w in words if w in VERBS]
+        verbs = [_verb_class(words, i) for i, w in enumerate(words) if w in VERBS]
         verb = verbs[0] if verbs else None
         if verb in ("go", "find") and any(m.kind == "object" for m in mentions):
             # "go to the counter and grab the apple", "look for the cup and bring it to ..."
@@ -289,7 +307,7 @@ class Grounder:
                 slots[role] = place["room"]
         if verb in ("bring",) and obj is None:
             factor *= 0.4
-            questions.append("Which object should I bring?")
+            questions.append(WHICH_OBJECT_TO_BRING)
         if verb in ("find", "pick") and obj is None:
             factor *= 0.4
             questions.append("Which object do you mean?")
@@ -306,7 +324,8 @@ class Grounder:
         if self.vocabulary.has_world:
             factor *= self._ground_ids(slots, questions)
         confidence = float(min(scores) * factor) if scores else 0.0
-        intent = Intent("task", confidence, clean, verb=verb, slots=slots)
+        intent = Intent("task", confidence, clean, verb=verb, slots=slots,
+                        questions=tuple(questions))
         if confidence < self.config.ask_back_threshold:
             intent.ask_back = questions[0] if questions else self._confirm(intent)
         return intent

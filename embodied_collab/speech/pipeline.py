@@ -25,8 +25,19 @@ from embodied_collab.speech.audio import (
     to_float_mono,
 )
 from embodied_collab.speech.config_speech import SpeechConfig
-from embodied_collab.speech.grounding import Embedder, Grounder, Intent, quick_command
-from embodied_collab.speech.rescoring import GRAMMAR_WORDS, candidate_texts, sentence
+from embodied_collab.speech.grounding import (
+    WHICH_OBJECT_TO_BRING,
+    Embedder,
+    Grounder,
+    Intent,
+    quick_command,
+)
+from embodied_collab.speech.rescoring import (
+    GRAMMAR_WORDS,
+    candidate_texts,
+    sentence,
+    suspect_spans,
+)
 from embodied_collab.speech.vad import SileroVad, Utterance, UtteranceSegmenter
 from embodied_collab.speech.vocabulary import VERBS, Corrector, Vocabulary, words_of
 
@@ -203,13 +214,17 @@ class SpeechPipeline:
 
     def _doubtful(self, text: str, intent: Intent) -> bool:
         """Whether a transcript is worth rescoring: its intent would ask back or means
-        nothing, or it holds words the world does not know."""
+        nothing, it holds words the world does not know, or a word stands where the grammar
+        wants another kind (:func:`~embodied_collab.speech.rescoring.suspect_spans`: "the
+        right apple", a room this world does not have)."""
         if intent.kind in ("stop", "cancel"):
             return False
         if intent.ask_back is not None or intent.kind == "unknown":
             return True
         known = self.corrector.known | GRAMMAR_WORDS
-        return any(w not in known for w in words_of(text))
+        words = words_of(text)
+        return any(w not in known for w in words) or \
+            bool(suspect_spans(words, self.corrector.known, self.vocabulary))
 
     def _rescore(self, tr: Any, text: str, intent: Intent) -> tuple[str, Intent] | None:
         """World-constrained rescoring of a doubtful transcript (see
@@ -244,7 +259,7 @@ class SpeechPipeline:
             # the decoder prefers its own transcript even when it is wrong (that is how it
             # chose it); a candidate that makes sense may lose a little against it: more when
             # the transcript's intent is not actionable, less when only unknown words doubt it
-            actionable = cur_intent.ask_back is None and cur_intent.kind != "unknown"
+            actionable = _actionable(cur_intent)
             margin = self.config.rescore_margin_oov if actionable else \
                 self.config.rescore_margin
             order = sorted(range(len(texts)), key=lambda k: -scores[k])
@@ -252,14 +267,14 @@ class SpeechPipeline:
             for k in order:
                 if scores[k] < cur_score - margin:
                     break
+                k = stop_over_cancel(texts, scores, k, self.config.stop_over_cancel_margin)
                 new_intent = self.grounder.ground(texts[k])
                 # an actionable transcript is only replaced by a more confident intent, a
                 # text the decoder itself prefers, or one with fewer unknown words
                 better = not actionable or scores[k] > cur_score or \
                     new_intent.confidence > cur_intent.confidence + 1e-9 or \
                     _unknown(texts[k], known) < _unknown(current, known)
-                if new_intent.ask_back is None and new_intent.kind != "unknown" and \
-                        better and _no_worse(new_intent, cur_intent):
+                if _actionable(new_intent) and better and _no_worse(new_intent, cur_intent):
                     current, cur_intent, cur_score = texts[k], new_intent, scores[k]
                     changed = took = True
                     break
@@ -398,6 +413,28 @@ class SpeechPipeline:
 def _end(res: SpeechResult) -> float:
     """Stream time the speech of ``res`` ended."""
     return res.ready_s - res.latency_s
+
+
+def stop_over_cancel(texts: list[str], scores: list[float], k: int, margin: float) -> int:
+    """Candidate ``k``, or the best stop order scoring within ``margin`` of it when ``k`` is a
+    cancel: where the audio barely tells them apart, the order that drops no waiting command
+    wins (both halt the robot; a cancel also clears the queue)."""
+    if quick_command(texts[k]) != "cancel":
+        return k
+    stops = [j for j in range(len(texts))
+             if quick_command(texts[j]) == "stop" and scores[j] >= scores[k] - margin]
+    return max(stops, key=lambda j: scores[j]) if stops else k
+
+
+def _actionable(intent: Intent) -> bool:
+    """An intent the robot can act on: no ask-back, or a second sentence ("place it on the
+    bed in the bedroom") whose one gap is the object that its "it" refers back to."""
+    if intent.kind == "unknown":
+        return False
+    if intent.ask_back is None:
+        return True
+    return intent.questions == (WHICH_OBJECT_TO_BRING,) and \
+        bool(set(words_of(intent.text)) & {"it", "them"})
 
 
 def _unknown(text: str, known: set[str] | frozenset[str]) -> int:

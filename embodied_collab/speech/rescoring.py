@@ -34,6 +34,7 @@ GRAMMAR_WORDS = frozenset(
     "not no don't do doesn't but instead first then after before where when while until "
     "once twice other another".split()
 )
+_ARTICLES = frozenset({"the", "a", "an", "this", "that"})
 #: Words said before the verb ("robot, please bring ...").
 _LEADING = frozenset({"robot", "please", "hey", "okay", "ok", "now", "and", "then"})
 
@@ -41,7 +42,8 @@ _LEADING = frozenset({"robot", "please", "hey", "okay", "ok", "now", "and", "the
 @dataclass(frozen=True)
 class Span:
     """Doubtful words ``words[start:end]`` and what the grammar expects there: ``verb``,
-    ``object`` or ``name`` (any object, furniture or room name)."""
+    ``modifier`` (a colour or size, before an object name), ``object`` or ``name`` (any
+    object, furniture or room name)."""
 
     start: int
     end: int
@@ -50,22 +52,30 @@ class Span:
 
 def world_names(vocabulary: Vocabulary) -> dict[str, list[str]]:
     """The spoken names a candidate may use, by kind, restricted to the world when there is
-    one: ``object``, ``place`` (rooms and furniture), ``described`` (``orange ball``,
-    ``large orange ball``: the world's objects as they can be described)."""
+    one: ``object``, ``place`` (rooms and furniture), ``room``, ``modifier`` (object name ->
+    the colours and sizes it comes in; ``""`` -> every colour and size), ``described``
+    (``orange ball``, ``large orange ball``: the world's objects as they can be described)."""
+    modifiers: dict[str, list[str]] = {"": sorted(catalog.COLOURS) + sorted(catalog.SIZES)}
     if vocabulary.has_world:
         objects = sorted({o["category"] for o in vocabulary.objects.values()})
-        places = sorted({catalog.display_name(t) for t in vocabulary.rooms.values()} |
+        for o in vocabulary.objects.values():
+            for m in (o["colour"], o["size"], f"{o['size']} {o['colour']}"):
+                modifiers.setdefault(catalog.display_name(o["category"]), [])
+                if m not in modifiers[catalog.display_name(o["category"])]:
+                    modifiers[catalog.display_name(o["category"])].append(m)
+        rooms = sorted({catalog.display_name(t) for t in vocabulary.rooms.values()})
+        places = sorted(set(rooms) |
                         {catalog.display_name(c) for c, _ in vocabulary.furniture.values()})
         described = sorted({f"{o['colour']} {o['category']}" for o in vocabulary.objects.values()}
                            | {f"{o['size']} {o['colour']} {o['category']}"
                               for o in vocabulary.objects.values()})
     else:
         objects = sorted(catalog.OBJECTS)
-        places = sorted({catalog.display_name(k) for k in catalog.ROOM_TYPES} |
-                        {catalog.display_name(k) for k in catalog.FURNITURE})
+        rooms = sorted(catalog.display_name(k) for k in catalog.ROOM_TYPES)
+        places = sorted(set(rooms) | {catalog.display_name(k) for k in catalog.FURNITURE})
         described = []
     return {"object": [catalog.display_name(o) for o in objects], "place": places,
-            "described": described}
+            "room": rooms, "described": described, "modifier": modifiers}
 
 
 def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> list[Span]:
@@ -74,14 +84,21 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
     objects, so the object's name was misheard)."""
     phrases = vocabulary.phrases
     known = known | GRAMMAR_WORDS
+    absent = _absent_places(words, vocabulary)
     spans: list[Span] = []
     i = 0
     while i < len(words):
+        if i in absent:
+            spans.append(Span(i, absent[i], "name"))
+            i = absent[i]
+            continue
         if words[i] in known or len(words[i]) < 2:
             prev = words[i - 1] if i else ""
             if i and phrases.get(prev, ("",))[0] in ("colour", "size") and \
                     phrases.get(words[i], ("",))[0] in ("room", "furniture"):
                 spans.append(Span(i, i + 1, "object"))
+            elif _misheard_modifier(words, i, phrases):
+                spans.append(Span(i, i + 1, "modifier"))
             i += 1
             continue
         j = i
@@ -93,11 +110,46 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
             role = "verb"
         elif phrases.get(prev, ("",))[0] in ("colour", "size"):
             role = "object"
+        elif j < len(words) and phrases.get(words[j], ("",))[0] == "object":
+            role = "modifier"  # "the mega apple": what describes the object was misheard
         else:
             role = "name"
         spans.append(Span(i, j, role))
         i = j
     return spans
+
+
+def _misheard_modifier(words: list[str], i: int, phrases: dict) -> bool:
+    """A known word that names nothing where the grammar wants a colour or size: after an
+    article or a size/colour and right before an object's name ("the right apple", "the
+    small room apple")."""
+    w, nxt = words[i], words[i + 1] if i + 1 < len(words) else ""
+    if not i or w in phrases or w in VERBS or w in _ARTICLES or \
+            phrases.get(nxt, ("",))[0] != "object":
+        return False
+    prev = words[i - 1]
+    return prev in _ARTICLES or phrases.get(prev, ("",))[0] in ("colour", "size")
+
+
+def _absent_places(words: list[str], vocabulary: Vocabulary) -> dict[int, int]:
+    """``start -> end`` of room and furniture names this world does not have ("the
+    bathroom" in a house without one): known words, but doubtful here."""
+    if not vocabulary.has_world:
+        return {}
+    present = {"room": set(vocabulary.rooms.values()),
+               "furniture": {c for c, _ in vocabulary.furniture.values()}}
+    out: dict[int, int] = {}
+    i = 0
+    while i < len(words):
+        for n in (2, 1):
+            kind, key = vocabulary.phrases.get(" ".join(words[i:i + n]), ("", ""))
+            if len(words[i:i + n]) == n and kind in present:
+                if key not in present[kind]:
+                    out[i] = i + n
+                i += n - 1
+                break
+        i += 1
+    return out
 
 
 def _ranked(span_text: str, options: list[str], k: int) -> list[str]:
@@ -122,6 +174,8 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
         if span.role == "verb":
             options = list(dict.fromkeys(_ranked(text, list(VERB_PHRASES), 2) +
                                          list(_COMMON_VERBS)))
+        elif span.role == "modifier":
+            options = names["modifier"].get(words[span.end], names["modifier"][""])
         elif span.role == "object":
             options = list(names["object"])
             if span.end - span.start >= 2 and names["described"]:
@@ -132,9 +186,34 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
             cand = " ".join(words[:span.start] + opt.split() + words[span.end:])
             if cand not in out and cand != " ".join(words):
                 out.append(cand)
+        for cand in _second_clause(words, span, names, per_span):
+            if cand not in out:
+                out.append(cand)
     if stop_words:
         out = [s for s in STOP_CANDIDATES if s != " ".join(words)] + out
     return out[:max_candidates]
+
+
+def _second_clause(words: list[str], span: Span, names: dict[str, list[str]],
+                   k: int) -> list[str]:
+    """Where a doubtful span ends a second clause that has no verb (``take the cup from the
+    cupboard and for this indication``), the grammar's second clause in its place: ``... and
+    put it in the <room>`` for every room of the world, and ``... on the <place>`` for the
+    ``k`` places closest in spelling to the last word heard (a misheard clause's spelling says
+    little, so rooms, the usual destination, are all tried)."""
+    if span.role != "name" or span.end != len(words):
+        return []
+    try:
+        a = len(words) - 1 - words[::-1].index("and", len(words) - span.start)
+    except ValueError:
+        return []
+    heard = words[a + 1:span.end]
+    if a == 0 or any(w in VERBS for w in heard) or not any(w in VERBS for w in words[:a]):
+        return []
+    head = words[:a + 1] + ["put", "it"]
+    return ([" ".join(head + ["in", "the", *room.split()]) for room in names["room"]] +
+            [" ".join(head + ["on", "the", *place.split()])
+             for place in _ranked(heard[-1], names["place"], k)])
 
 
 def sentence(text: str) -> str:

@@ -52,6 +52,16 @@ def test_go_and_find(grounder):
     assert go.verb == "go" and go.slots == {"target": "living_room", "target_room": "living_room"}
     find = grounder.ground("find the yellow ball in the hallway")
     assert find.verb == "find" and find.slots["source_room"] == "hallway"
+    # "get to" / "move to" a place is going; with an object in between it is carrying
+    for text in ("Please get to the office.", "move to the kitchen"):
+        g = grounder.ground(text)
+        assert g.verb == "go" and g.ask_back is None, text
+    for text in ("get the cup to the office", "move the ball to the kitchen"):
+        g = grounder.ground(text)
+        assert g.verb == "bring" and g.slots["object"] in ("cup", "ball"), text
+    # every gap is kept, not only the one asked about
+    it = grounder.ground("place it on the bed in the bedroom")
+    assert it.verb == "bring" and it.questions == ("Which object should I bring?",)
 
 
 @pytest.mark.models

@@ -159,6 +159,33 @@ def test_speaker_validates_text(speaker):
     assert audio.dtype == np.float32 and 0.2 < audio.size / speaker.sample_rate < 3.0
 
 
+def test_a_barely_preferred_cancel_gives_way_to_stop():
+    from embodied_collab.speech.pipeline import stop_over_cancel
+
+    texts = ["never mind", "stop", "stop now", "find the cup"]
+    assert stop_over_cancel(texts, [-5.15, -5.48, -5.60, -4.0], 0, 0.5) == 1
+    assert stop_over_cancel(texts, [-5.15, -5.80, -5.90, -4.0], 0, 0.5) == 0  # clearly cancel
+    assert stop_over_cancel(texts, [-5.15, -5.48, -5.60, -4.0], 3, 0.5) == 3  # not a cancel
+    assert stop_over_cancel(texts, [-5.15, -5.48, -5.60, -4.0], 0, 0.0) == 0
+
+
+def test_a_second_sentence_missing_only_its_object_is_actionable():
+    from embodied_collab.speech.grounding import WHICH_OBJECT_TO_BRING, Intent
+    from embodied_collab.speech.pipeline import _actionable
+
+    second = Intent("task", 0.4, "place it on the bed", verb="bring", slots={"target": "bed"},
+                    ask_back=WHICH_OBJECT_TO_BRING, questions=(WHICH_OBJECT_TO_BRING,))
+    assert _actionable(second)
+    no_it = Intent("task", 0.4, "place on the bed", verb="bring", slots={"target": "bed"},
+                   ask_back=WHICH_OBJECT_TO_BRING, questions=(WHICH_OBJECT_TO_BRING,))
+    two_gaps = Intent("task", 0.1, "place it on the bed in the bathroom", verb="bring",
+                      ask_back=WHICH_OBJECT_TO_BRING,
+                      questions=(WHICH_OBJECT_TO_BRING, "I don't know a bathroom here."))
+    assert not _actionable(no_it) and not _actionable(two_gaps)
+    assert not _actionable(Intent("unknown", 0.0, "low mat star"))
+    assert _actionable(Intent("task", 1.0, "go to the office", verb="go"))
+
+
 def test_trim_repetition():
     assert trim_repetition("Stop. Stop. Stop. St") == "Stop."
     assert trim_repetition("Go to the kitchen. Go to") == "Go to the kitchen."

@@ -61,6 +61,67 @@ def test_with_a_world_only_its_objects_are_candidates():
                                                          names["described"]}
 
 
+def test_a_misheard_second_clause_is_tried_as_the_grammars_put_clause():
+    task = generate_task(3, "attributes")
+    v, known = _setup(task.world())
+    rooms = world_names(v)["room"]
+    words = words_of("take the white cup from the cupboard and for this indication")
+    cands = candidate_texts(words, known, v, max_candidates=64)
+    head = "take the white cup from the cupboard and put it"
+    assert {f"{head} in the {r}" for r in rooms} <= set(cands)
+    assert any(c.startswith(f"{head} on the ") for c in cands)
+    # only a verbless clause at the end, after a command with a verb, is replaced whole
+    for text in ("cup and for this indication", "take the indication from the cupboard"):
+        assert not any("put it" in c for c in candidate_texts(words_of(text), known, v,
+                                                             max_candidates=64))
+    cands = candidate_texts(words_of("take the cup and put it in the indication"), known, v,
+                            max_candidates=64)
+    assert cands and all(c.startswith("take the cup and put it in the ") for c in cands)
+
+
+def test_a_room_the_world_does_not_have_is_doubtful():
+    from embodied_collab.sim import catalog
+
+    task = generate_task(3, "attributes")
+    v, known = _setup(task.world())
+    have = set(v.rooms.values())
+    missing = catalog.display_name(next(t for t in catalog.ROOM_TYPES if t not in have))
+    present = catalog.display_name(sorted(have)[0])
+    shelf = catalog.display_name(sorted(c for c, _ in v.furniture.values())[0])
+    words = words_of(f"place it on the {shelf} in the {missing}")
+    start = 6 + len(shelf.split())
+    spans = suspect_spans(words, known, v)
+    assert [(s.start, s.end, s.role) for s in spans] == [
+        (start, start + len(missing.split()), "name")]
+    cands = candidate_texts(words, known, v, max_candidates=64)
+    assert cands and all(missing not in c for c in cands)
+    assert suspect_spans(words_of(f"place it on the {shelf} in the {present}"), known, v) == []
+
+
+def test_a_misheard_word_before_an_object_is_tried_as_its_colour_or_size():
+    v, known = _setup()
+    words = words_of("move the mega apple to the office")
+    assert [(s.start, s.role) for s in suspect_spans(words, known, v)] == [(2, "modifier")]
+    cands = candidate_texts(words, known, v, max_candidates=64)
+    assert "move the red apple to the office" in cands
+    assert "move the small apple to the office" in cands
+    # a known word that names nothing, where a colour belongs, is doubtful too
+    for text, at in (("find the small room apple", 3), ("take the right book", 2)):
+        assert [(s.start, s.role) for s in suspect_spans(words_of(text), known, v)] == [
+            (at, "modifier")]
+    for text in ("bring the cup to the kitchen", "put it in the large one",
+                 "bring the large red cup"):
+        assert suspect_spans(words_of(text), known, v) == []
+    # with a world, only the colours and sizes its apples come in
+    task = generate_task(3, "attributes")
+    vw, known_w = _setup(task.world())
+    apples = [o for o in task.world().objects if o.category == "apple"]
+    if apples:
+        cands = candidate_texts(words, known_w, vw, max_candidates=64)
+        said = {c.split()[2] for c in cands} - {"mega"}  # (other spans keep "mega")
+        assert said and said <= {o.colour for o in apples} | {o.size for o in apples}
+
+
 def test_sentence_form():
     assert sentence("find the blue box") == "Find the blue box."
     assert sentence("  ") == ""
