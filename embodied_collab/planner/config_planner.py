@@ -23,6 +23,11 @@ class PlannerConfig:
         action_masking: restrict the policy to the environment's valid actions
             (``info["action_mask"]``); off by default, so invalid choices stay possible and are
             penalised by the environment as in SmallPlan.
+        keep_destination_closed: at decision time, never ``open`` the destination the
+            instruction asks to put the object *on* (placing would then put it inside); the
+            teacher never does. Off: the model's choice stands.
+        skip_failed_action: at decision time, never repeat the action that failed at the
+            previous step (a failed action changes nothing, so it would fail again).
         search_features: give the action scorer the 8 search features (closed, explored,
             robot's room, next room, description match, holding); ``False``: the first 12
             grounding features only (checkpoints before the search features).
@@ -63,6 +68,8 @@ class PlannerConfig:
     max_tokens: int = 320
     dropout: float = 0.0
     action_masking: bool = False
+    keep_destination_closed: bool = True
+    skip_failed_action: bool = True
     search_features: bool = True
     teacher: str = "oracle"
     search_teacher: bool = True
@@ -102,7 +109,8 @@ class PlannerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("action_masking", "search_features", "search_teacher"):
+        for name in ("action_masking", "keep_destination_closed", "skip_failed_action",
+                     "search_features", "search_teacher"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.n_embd % self.n_head:

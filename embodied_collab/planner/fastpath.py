@@ -61,31 +61,81 @@ def mention_weights(ids: np.ndarray, action_tokens: np.ndarray, none_id: int) ->
     return match.astype(np.float32)
 
 
+def _instruction(model: PlannerLM, ids: np.ndarray, pos: np.ndarray) -> tuple:
+    """The instruction's parse: index of the first room-line boundary word, the instruction's
+    positions (words after "not" excluded), its destination span, and the content words it
+    names (all, in the source span "from ... to|and|onto|into", in the rest)."""
+    boundary, content = model._special_np[0], model._special_np[1]
+    vocab = len(content)
+    not_id, from_id = model.marks[0], model.marks[5]
+    first = _first(boundary[ids], len(ids))
+    instr = (pos < first - 1) & (np.cumsum(ids == not_id) == 0)
+    after_from = np.cumsum(ids == from_id) > 0
+    ended = model._ends_np[ids] & after_from
+    src = instr & after_from & (np.cumsum(ended) == 0) & (ids != from_id)
+    dst = instr & ~src
+    return (first, instr, dst, _token_set(ids, instr, vocab, content),
+            _token_set(ids, src, vocab, content), _token_set(ids, dst, vocab, content))
+
+
+def _graph_span(model: PlannerLM, ids: np.ndarray, pos: np.ndarray, first: int) -> tuple:
+    """Position of "doors" and the scene graph's positions (room lines)."""
+    doors_pos = _first(ids == model.marks2[2], len(ids))
+    return doors_pos, (pos >= first - 1) & (pos < doors_pos)
+
+
+def _destination(model: PlannerLM, ids: np.ndarray, cat_ids: np.ndarray, graph_weights, *,
+                 dst, named_dst, room_ids, nxt) -> np.ndarray:
+    """(A, 2) float32, features [20, 21]: the action's entity is the destination (furniture
+    or room; its scene-graph room and its category are named in the destination span) and
+    the instruction asks to put the object in it ("in|into the <furniture>") / on it."""
+    rooms, furn = model._special_np[2], model._special_np[3]
+    is_in = (ids == model.marks2[4]) | (ids == model.marks[9])
+    put_in = float((dst & is_in & (nxt == model.the_id) & furn[_shift(ids, -2)]).any())
+    dest_room = (graph_weights @ named_dst[room_ids].astype(np.float32)) > 0
+    dest = (dest_room & named_dst[cat_ids] & (furn | rooms)[cat_ids]).astype(np.float32)
+    return np.stack([dest * put_in, dest * (1.0 - put_in)], -1)
+
+
+def closed_destination(model: PlannerLM, ids: np.ndarray, action_tokens: np.ndarray,
+                       open_id: int) -> np.ndarray:
+    """(A,) bool: the ``open`` actions of the destination when the instruction asks to put
+    the object *on* it (feature [21]); opening it would put the object inside instead. The
+    teacher never takes them."""
+    rows = np.nonzero(action_tokens[:, 0] == open_id)[0]
+    out = np.zeros(len(action_tokens), dtype=bool)
+    if rows.size == 0:
+        return out
+    rooms = model._special_np[2]
+    pos = np.arange(len(ids))
+    first, _, dst, _, _, named_dst = _instruction(model, ids, pos)
+    _, in_graph = _graph_span(model, ids, pos, first)
+    sub = action_tokens[rows]
+    weights = mention_weights(ids, sub, model.none_id) * in_graph
+    room_ids = ids[_cummax_pos(rooms[ids], pos)]
+    flags = _destination(model, ids, sub[:, 1], weights, dst=dst, named_dst=named_dst,
+                         room_ids=room_ids, nxt=_shift(ids, -1))
+    out[rows] = flags[:, 1] > 0
+    return out
+
+
 def grounding_features(model: PlannerLM, ids: np.ndarray, action_tokens: np.ndarray,
-                       weights: np.ndarray) -> np.ndarray:
-    """(A, ``model.n_ground``) float32: :meth:`PlannerLM.grounding` (and, for the 20-feature set,
-    :meth:`PlannerLM._search_features`) of one unpadded sequence ``ids`` (T,)."""
+                       weights: np.ndarray, n_ground: int | None = None) -> np.ndarray:
+    """(A, ``n_ground``) float32 (by default ``model.n_ground``): :meth:`PlannerLM.grounding`
+    (with :meth:`PlannerLM._search_features` and the destination features for the larger
+    sets) of one unpadded sequence ``ids`` (T,)."""
     sm = model._special_np
     boundary, content, rooms, furn, objs, nums, sizes = sm
     vocab = sm.shape[1]
-    not_id, robot_id, at_id, open_id, close_id, from_id, *ends = model.marks
+    _, robot_id, at_id, open_id, close_id, _, *_ = model.marks
     t = len(ids)
     pos = np.arange(t)
     count = np.maximum(weights.sum(1, keepdims=True), 1.0)
     p1, p2, p3 = _shift(ids, 1), _shift(ids, 2), _shift(ids, 3)
     nxt = _shift(ids, -1)
 
-    first = _first(boundary[ids], t)
-    instr = (pos < first - 1) & (np.cumsum(ids == not_id) == 0)
-    named = _token_set(ids, instr, vocab, content)
-    after_from = np.cumsum(ids == from_id) > 0
-    ended = model._ends_np[ids] & after_from
-    src = instr & after_from & (np.cumsum(ended) == 0) & (ids != from_id)
-    dst = instr & ~src
-    named_src = _token_set(ids, src, vocab, content)
-    named_dst = _token_set(ids, dst, vocab, content)
+    first, instr, dst, named, named_src, named_dst = _instruction(model, ids, pos)
     cat_ids = action_tokens[:, 1]
-
     room_pos = _cummax_pos(rooms[ids], pos)
     room_ids = ids[room_pos]
     is_fnum = furn[p1] & nums[ids]
@@ -114,12 +164,12 @@ def grounding_features(model: PlannerLM, ids: np.ndarray, action_tokens: np.ndar
     any_cols = [contains[0], contains[1], at_here, owner_here]
     per_action = [named[cat_ids], named_src[cat_ids], named_dst[cat_ids]]
 
-    search = model.n_ground > 12
-    relation = model.n_ground > 20
+    n_ground = model.n_ground if n_ground is None else n_ground
+    search = n_ground > 12
+    relation = n_ground > 20
     if search:
-        closed_id, explored_id, doors_id, dash_id, in_id, holding_id, nothing_id = model.marks2
-        doors_pos = _first(ids == doors_id, t)
-        in_graph = (pos >= first - 1) & (pos < doors_pos)
+        closed_id, explored_id, _, dash_id, in_id, holding_id, nothing_id = model.marks2
+        doors_pos, in_graph = _graph_span(model, ids, pos, first)
         after_robot = (pos > rp) & found
         cand = after_robot & (p1 == in_id) & rooms[ids]
         robot_room = ids[_first(cand, 0)] if cand.any() else 0
@@ -156,8 +206,6 @@ def grounding_features(model: PlannerLM, ids: np.ndarray, action_tokens: np.ndar
         out += [place, np.full((a, 1), flags[0], np.float32),
                 (graph_pooled[:, :1] > 0), np.broadcast_to(flags[1:], (a, 2))]
     if relation:  # the destination, to be put in it / on it
-        is_in = (ids == model.marks2[4]) | (ids == model.marks[9])
-        put_in = float((dst & is_in & (nxt == model.the_id) & furn[_shift(ids, -2)]).any())
-        dest = means[:, 4:5] * (per_action[2] & (furn | rooms)[cat_ids])[:, None]
-        out += [dest * put_in, dest * (1.0 - put_in)]
+        out += list(_destination(model, ids, cat_ids, gw, dst=dst, named_dst=named_dst,
+                                 room_ids=room_ids, nxt=nxt).T[:, :, None])
     return np.concatenate([np.asarray(o, dtype=np.float32) for o in out], -1)

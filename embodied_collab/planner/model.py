@@ -334,8 +334,16 @@ class PlannerLM(nn.Module):
         nxt = torch.cat([ids[:, 1:], torch.zeros_like(ids[:, :1])], 1)
         is_in = (ids == self.marks2[4]) | (ids == into_id)
         put_in = (dst & is_in & (nxt == self.the_id) & furn[ahead]).any(1).float()  # (B,)
-        place_cat = (furn | rooms)[action_tokens[..., 1]].float()  # furniture and rooms only
-        dest = out[..., 9] * out[..., 11] * place_cat  # (B, A)
+        # its room in the scene graph (not where the robot line or history mention it) is
+        # named in the destination span, and so is its category; furniture and rooms only
+        is_doors = ids == self.marks2[2]
+        doors_pos = torch.where(is_doors.any(1), is_doors.float().argmax(1),
+                                torch.full_like(ids[:, 0], t))
+        in_graph = (pos >= (first - 1).unsqueeze(1)) & (pos < doors_pos.unsqueeze(1))
+        graph_room = named_dst.gather(1, room_ids) & in_graph  # (B, T)
+        dest_room = (weights @ graph_room.float().unsqueeze(-1)).squeeze(-1) > 0
+        place_cat = (furn | rooms)[action_tokens[..., 1]]
+        dest = (dest_room & place_cat).float() * out[..., 11]  # (B, A)
         put_in = put_in.view(b, 1)
         return torch.cat([out, (dest * put_in).unsqueeze(-1),
                           (dest * (1.0 - put_in)).unsqueeze(-1)], -1)

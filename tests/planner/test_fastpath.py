@@ -141,3 +141,57 @@ def test_long_text_is_cut_like_the_tokenizer_cuts_it(episodes):
     assert ids == policy.tokenizer.encode(text, 64) and len(ids) == 64
     np.testing.assert_allclose(short.scores(text, names), short.scores_reference(text, names),
                                atol=1e-5)
+
+
+_ON_TEXT = """instruction: Put the large yellow box on the cabinet in the bathroom.
+living_room explored: sofa_1 []; table_1 []; cabinet_1 closed [small orange book_2]
+kitchen explored: counter_1 [small yellow box_1]; fridge_1 open [large yellow book_1 (in)]
+bathroom explored: sink_1 []; cabinet_2 closed []
+doors: bathroom-kitchen, kitchen-living_room
+robot: at cabinet_2 in bathroom, holding large yellow box_2
+history: navigate table_1 -> ok; pick box_2 -> ok; navigate cabinet_2 -> ok"""
+_ON_NAMES = ["navigate cabinet_2", "open cabinet_2", "place cabinet_2", "open cabinet_1",
+             "open fridge_1", "navigate kitchen", "done"]
+
+
+def test_the_destination_to_put_something_on_stays_closed():
+    """`open` of the destination of an "on" instruction is excluded (the teacher never opens
+    it: placing would put the object inside); other containers and "in" instructions are not
+    affected."""
+    policy = load_default()
+    assert policy.keep_destination_closed
+    _, table_np = policy._table(_ON_NAMES)
+    ids = np.asarray(policy.encode(_ON_TEXT))
+    shut = fastpath.closed_destination(policy.model, ids, table_np,
+                                       policy.tokenizer.index["open"])
+    assert shut.tolist() == [False, True, False, False, False, False, False]
+    p = policy.scores(_ON_TEXT, _ON_NAMES)
+    assert p[1] == 0.0 and int(p.argmax()) != 1
+    np.testing.assert_allclose(p, policy.scores_reference(_ON_TEXT, _ON_NAMES), atol=1e-5)
+    free = SLMPolicy(policy.model, policy.tokenizer, policy.cfg, keep_destination_closed=False)
+    assert free.scores(_ON_TEXT, _ON_NAMES)[1] > 0.0
+    put_in = _ON_TEXT.replace("on the cabinet in the bathroom", "in the cabinet in the bathroom")
+    ids = np.asarray(policy.encode(put_in))
+    assert not fastpath.closed_destination(policy.model, ids, table_np,
+                                           policy.tokenizer.index["open"]).any()
+    assert policy.scores(put_in, _ON_NAMES)[1] > 0.0
+
+
+def test_closed_destination_is_feature_21_of_the_open_actions(episodes):
+    from embodied_collab.planner.config_planner import PlannerConfig
+
+    policy = load_default()
+    model = build_model(PlannerConfig(n_layer=1, n_head=2, n_embd=32), policy.tokenizer).eval()
+    open_id = policy.tokenizer.index["open"]
+    hits = 0
+    for steps in episodes:
+        for text, names, _ in steps:
+            _, table_np = policy._table(names)
+            ids = np.asarray(policy.encode(text))
+            w = fastpath.mention_weights(ids, table_np, model.none_id)
+            f = fastpath.grounding_features(model, ids, table_np, w)
+            shut = fastpath.closed_destination(model, ids, table_np, open_id)
+            expect = (table_np[:, 0] == open_id) & (f[:, 21] > 0)
+            assert shut.tolist() == expect.tolist()
+            hits += int(shut.any())
+    assert hits > 0
