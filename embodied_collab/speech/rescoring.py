@@ -42,8 +42,8 @@ _LEADING = frozenset({"robot", "please", "hey", "okay", "ok", "now", "and", "the
 @dataclass(frozen=True)
 class Span:
     """Doubtful words ``words[start:end]`` and what the grammar expects there: ``verb``,
-    ``modifier`` (a colour or size, before an object name), ``object`` or ``name`` (any
-    object, furniture or room name)."""
+    ``modifier`` (a colour or size, before an object name), ``link`` (``to`` heard as
+    ``and``), ``object`` or ``name`` (any object, furniture or room name)."""
 
     start: int
     end: int
@@ -99,6 +99,8 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
                 spans.append(Span(i, i + 1, "object"))
             elif _misheard_modifier(words, i, phrases):
                 spans.append(Span(i, i + 1, "modifier"))
+            elif _misheard_to(words, i, phrases):
+                spans.append(Span(i, i + 1, "link"))
             i += 1
             continue
         j = i
@@ -114,6 +116,8 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
             role = "modifier"  # "the mega apple": what describes the object was misheard
         else:
             role = "name"
+            if j < len(words) and words[j] == "room":
+                j += 1  # "the very room desk": a room's name heard as two words
         spans.append(Span(i, j, role))
         i = j
     return spans
@@ -129,6 +133,17 @@ def _misheard_modifier(words: list[str], i: int, phrases: dict) -> bool:
         return False
     prev = words[i - 1]
     return prev in _ARTICLES or phrases.get(prev, ("",))[0] in ("colour", "size")
+
+
+def _misheard_to(words: list[str], i: int, phrases: dict) -> bool:
+    """An ``and`` where the grammar wants ``to``: after ``from <place>`` with no ``to`` yet,
+    before ``the <place>`` and no further verb ("take the cup from the shelf and the table in
+    the kitchen")."""
+    if words[i] != "and" or "from" not in words[:i] or "to" in words[words.index("from"):i]:
+        return False
+    rest = words[i + 1:]
+    return bool(rest) and rest[0] in _ARTICLES and not any(w in VERBS for w in rest) and \
+        any(phrases.get(w, ("",))[0] in ("room", "furniture") for w in rest[1:3])
 
 
 def _absent_places(words: list[str], vocabulary: Vocabulary) -> dict[int, int]:
@@ -174,6 +189,8 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
         if span.role == "verb":
             options = list(dict.fromkeys(_ranked(text, list(VERB_PHRASES), 2) +
                                          list(_COMMON_VERBS)))
+        elif span.role == "link":
+            options = ["to"]
         elif span.role == "modifier":
             options = names["modifier"].get(words[span.end], names["modifier"][""])
         elif span.role == "object":

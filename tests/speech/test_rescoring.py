@@ -122,6 +122,20 @@ def test_a_misheard_word_before_an_object_is_tried_as_its_colour_or_size():
         assert said and said <= {o.colour for o in apples} | {o.size for o in apples}
 
 
+def test_to_heard_as_and_and_a_room_name_heard_as_two_words():
+    v, known = _setup()
+    words = words_of("bring the green apple from the corridor shelves and the table")
+    assert [(s.start, s.role) for s in suspect_spans(words, known, v)] == [(8, "link")]
+    assert candidate_texts(words, known, v) == [
+        "bring the green apple from the corridor shelves to the table"]
+    for text in ("take the cup from the table and put it in the kitchen",
+                 "bring the cup from the kitchen to the table and the sofa"):
+        assert suspect_spans(words_of(text), known, v) == []
+    words = words_of("place the apple on the very room desk")
+    assert [(s.start, s.end) for s in suspect_spans(words, known, v)] == [(5, 7)]
+    assert "place the apple on the bedroom desk" in candidate_texts(words, known, v)
+
+
 def test_sentence_form():
     assert sentence("find the blue box") == "Find the blue box."
     assert sentence("  ") == ""
