@@ -29,8 +29,9 @@ class PlannerConfig:
         skip_failed_action: at decision time, never repeat the action that failed at the
             previous step (a failed action changes nothing, so it would fail again).
         search_features: give the action scorer the 8 search features (closed, explored,
-            robot's room, next room, description match, holding); ``False``: the first 12
-            grounding features only (checkpoints before the search features).
+            robot's room, next room, description match, holding) and the 2 destination
+            features (put in it / on it), 22 in all; ``False``: the first 12 grounding features
+            only (checkpoints before the search features).
         teacher: ``oracle`` (privileged planner) or ``llm`` (the cloud LLM over its API).
         search_teacher: the oracle teacher labels states whose target is unobserved (and not
             located by the instruction) with the observable search step instead of the
