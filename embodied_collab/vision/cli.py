@@ -95,8 +95,10 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.frames < 1:
         raise InvalidInputError(f"--frames must be >= 1, got {args.frames}")
+    if args.weights and not Path(args.weights).is_file():
+        raise InvalidInputError(f"--weights {args.weights}: no such file")
     result = run_bench(args.frames, worlds=args.worlds, yolo=not args.no_yolo,
-                       progress=not args.json)
+                       weights=args.weights, progress=not args.json)
     result["load_average_1min"] = round(os.getloadavg()[0], 2)
     if args.json:
         print_json(result)
@@ -128,4 +130,6 @@ def register(sub: argparse._SubParsersAction,
     b.add_argument("--frames", type=int, default=500, help="held-out frames (default 500)")
     b.add_argument("--worlds", type=int, default=25, help="held-out worlds (default 25)")
     b.add_argument("--no-yolo", action="store_true", help="skip the YOLOv3-tiny backend")
+    b.add_argument("--weights", default="",
+                   help="sim detector weights to measure (default: the packaged ones)")
     b.set_defaults(func=_bench)

@@ -107,13 +107,14 @@ class TrainConfig:
         weight_decay: AdamW weight decay.
         width: channel width of the network's first stage.
         seed: seed of frame sampling, initialisation and batching.
-        num_threads: torch threads (training should stay on shared cores politely).
+        num_threads: torch threads (1: the committed weights were trained so, and on a shared
+            2-core machine a second thread slowed the steps down).
         render_workers: processes rendering frames (1 = in this process).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda when available); results match up
             to floating-point nondeterminism.
-        stage: what to train: ``"refiner"`` (default: the second-stage crop classifier on top
-            of the first stage loaded from ``init_weights``), ``"detector"`` (the first stage
-            only, from scratch) or ``"all"`` (first stage from scratch, then the refiner).
+        stage: what to train: ``"all"`` (default: the first stage from scratch, then the
+            refiner on it), ``"refiner"`` (the second-stage crop classifier on top of the first
+            stage loaded from ``init_weights``) or ``"detector"`` (the first stage only).
         init_weights: first-stage weights for ``stage: refiner`` (``""`` = the packaged ones).
         refiner_frames_per_world: frames per training world rendered for the refiner's crops.
         refiner_steps: refiner optimisation steps.
@@ -135,10 +136,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     width: int = 24
     seed: int = 0
-    num_threads: int = 2
+    num_threads: int = 1
     render_workers: int = 1
     device: str = "auto"
-    stage: str = "refiner"
+    stage: str = "all"
     init_weights: str = ""
     refiner_frames_per_world: int = 12
     refiner_steps: int = 1000
