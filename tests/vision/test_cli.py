@@ -48,3 +48,9 @@ def test_bad_images_give_clear_errors(tmp_path, content, match):
 def test_missing_file_is_named(tmp_path):
     r = _run("detect", str(tmp_path / "nope.png"))
     assert r.returncode != 0 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_names_missing_weights(tmp_path):
+    r = _run("bench", "vision", "--json", "--frames", "2", "--no-yolo",
+             "--weights", str(tmp_path / "none.pt"))
+    assert r.returncode != 0 and "none.pt" in r.stderr and "Traceback" not in r.stderr
