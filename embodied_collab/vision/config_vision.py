@@ -141,8 +141,8 @@ class TrainConfig:
     device: str = "auto"
     stage: str = "all"
     init_weights: str = ""
-    refiner_frames_per_world: int = 12
-    refiner_steps: int = 1000
+    refiner_frames_per_world: int = 72
+    refiner_steps: int = 6000
     refiner_batch: int = 128
     refiner_lr: float = 3e-3
     refiner_width: int = 24
