@@ -35,7 +35,7 @@ def test_submit_watch_cancel_over_dds(tmp_path):
     ctx_a, ctx_b = Context(), Context()
     for c in (ctx_a, ctx_b):
         rclpy.init(context=c, domain_id=domain, signal_handler_options=SignalHandlerOptions.NO)
-    node = probe = None
+    node = probe = spin = None
     stop = threading.Event()
     try:
         node = ExecutiveNode("executive", context=ctx_a, executive=ex,
@@ -86,6 +86,8 @@ def test_submit_watch_cancel_over_dds(tmp_path):
         assert not fut.result().success  # already finished: nothing to cancel, said so
     finally:
         stop.set()
+        if spin is not None:
+            spin.join(timeout=5.0)  # the spinning thread leaves before its context shuts down
         ex.stop()
         if node is not None:
             node.destroy_node()
