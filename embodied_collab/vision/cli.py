@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from embodied_collab.errors import InvalidFileError, InvalidInputError
+from embodied_collab.vision.config_vision import RUNTIMES
 
 #: Image formats ``detect`` accepts (decoded with OpenCV).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
@@ -98,7 +99,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.weights and not Path(args.weights).is_file():
         raise InvalidInputError(f"--weights {args.weights}: no such file")
     result = run_bench(args.frames, worlds=args.worlds, yolo=not args.no_yolo,
-                       weights=args.weights, progress=not args.json)
+                       weights=args.weights, runtime=args.runtime, progress=not args.json)
     result["load_average_1min"] = round(os.getloadavg()[0], 2)
     if args.json:
         print_json(result)
@@ -132,4 +133,7 @@ def register(sub: argparse._SubParsersAction,
     b.add_argument("--no-yolo", action="store_true", help="skip the YOLOv3-tiny backend")
     b.add_argument("--weights", default="",
                    help="sim detector weights to measure (default: the packaged ones)")
+    b.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                   help="where the sim detector's networks run (default: auto, ONNX Runtime "
+                        "when installed)")
     b.set_defaults(func=_bench)

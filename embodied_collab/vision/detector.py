@@ -149,6 +149,23 @@ class Detector:
 
 
 # ------------------------------------------------------------------ sim backend
+def _tuple_outputs(refiner):
+    """The refiner as a module returning only real outputs (``(logits,)`` without a box head,
+    else ``(logits, deltas)``), as the exporter and the runners need."""
+    import torch
+
+    class RefinerOutputs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.refiner = refiner
+
+        def forward(self, crops, scalars):
+            logits, deltas = self.refiner(crops, scalars)
+            return (logits,) if deltas is None else (logits, deltas)
+
+    return RefinerOutputs().eval()
+
+
 def _nominal_sizes() -> dict[str, list[tuple[float, float]]]:
     out = {}
     for name, spec in catalog.OBJECTS.items():
@@ -204,17 +221,46 @@ class SimDetector(Detector):
         self._torch = torch
         self._sizes = _nominal_sizes()
         self._lock = threading.Lock()
+        self._runners: dict[str, object] = {}
+        self.runtime = self.stage1_runner().name  # exports (once per weights) and loads now
+        if self.refiner is not None and config.refine:
+            self.refiner_runner()
+
+    def stage1_runner(self):
+        """The first stage's runner (:mod:`.runtime`), made on first use."""
+        if "stage1" not in self._runners:
+            from embodied_collab.vision.runtime import make_runner
+
+            example = np.zeros((1, 3, 120, 160), np.float32)
+            self._runners["stage1"] = make_runner(
+                self.model, [example], name="detector-stage1", input_names=["image"],
+                output_names=["maps"], runtime=self.config.runtime,
+                num_threads=self.config.num_threads)
+        return self._runners["stage1"]
+
+    def refiner_runner(self):
+        """The refiner's runner (:mod:`.runtime`), made on first use; returns
+        ``(logits, deltas or None)``."""
+        if "refiner" not in self._runners:
+            from embodied_collab.vision.refine import CROP, N_SCALARS
+            from embodied_collab.vision.runtime import make_runner
+
+            examples = [np.zeros((4, 4, CROP, CROP), np.float32),
+                        np.zeros((4, N_SCALARS), np.float32)]
+            outputs = ["logits", "deltas"] if self.refiner.box_head else ["logits"]
+            self._runners["refiner"] = make_runner(
+                _tuple_outputs(self.refiner), examples, name="detector-refiner",
+                input_names=["crops", "scalars"], output_names=outputs,
+                runtime=self.config.runtime, num_threads=self.config.num_threads,
+                dynamic_batch=True)
+        return self._runners["refiner"]
 
     def detect(self, rgb, depth=None, intrinsics=None):
         from embodied_collab.vision.model import decode, to_input
 
         rgb = check_image(rgb)
-        torch = self._torch
         with self._lock:
-            if self.config.num_threads:
-                torch.set_num_threads(self.config.num_threads)
-            with torch.inference_mode():
-                out = self.model(to_input(rgb))
+            (out,) = self.stage1_runner()(to_input(rgb).numpy())
         if self.refiner is not None and self.config.refine:
             return self._refined(out, rgb, depth, intrinsics)
         dets = decode(out, len(self.categories), threshold=self.config.score_threshold,
@@ -243,10 +289,11 @@ class SimDetector(Detector):
             depth = None
         crops, scal = box_features(rgb, depth, intrinsics, [c[4] for c in cands],
                                    self.config.depth_region)
-        with self._lock, self._torch.inference_mode():
-            logits, deltas = self.refiner(crops, scal)
-            probs = logits.softmax(1).numpy()
-            deltas = deltas.numpy() if deltas is not None else None
+        with self._lock:
+            logits, *rest = self.refiner_runner()(crops.numpy(), scal.numpy())
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        probs = e / e.sum(1, keepdims=True)
+        deltas = rest[0] if rest else None
         dets = refine_candidates(cands, probs, deltas, self.alpha, self.config.score_threshold,
                                  rgb.shape[:2])
         return [Detection(self.categories[c], self.colours[k], score, tuple(box))

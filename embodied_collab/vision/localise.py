@@ -28,8 +28,12 @@ def box_depth(depth: np.ndarray, box: Sequence[float], region: float = 0.4) -> f
     if c0 >= c1 or r0 >= r1:
         return None
     patch = depth[r0:r1, c0:c1]
-    vals = patch[np.isfinite(patch) & (patch > 0)]
-    return float(np.median(vals)) if vals.size else None
+    vals = np.sort(patch[np.isfinite(patch) & (patch > 0)], axis=None)
+    n = vals.size
+    if not n:
+        return None
+    # the median, as np.median computes it (mean of the middle two), without its overhead
+    return float(vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2)
 
 
 def pixel_to_world(u: float, v: float, z: float, intrinsics: Sequence[float],

@@ -128,39 +128,57 @@ def loss_fn(out: Any, t: dict[str, Any], n_classes: int) -> tuple[Any, dict[str,
 
 
 # ------------------------------------------------------------------ decoding
+def _max_pool3(a: np.ndarray) -> np.ndarray:
+    """3x3 max filter (stride 1, edges padded with -inf) over the last two axes."""
+    p = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(1, 1), (1, 1)], constant_values=-np.inf)
+    rows = np.maximum(np.maximum(p[..., :-2, :], p[..., 1:-1, :]), p[..., 2:, :])
+    return np.maximum(np.maximum(rows[..., :-2], rows[..., 1:-1]), rows[..., 2:])
+
+
 def decode(out: Any, n_classes: int, *, threshold: float, max_detections: int,
            image_size: tuple[int, int]) -> list[list[tuple]]:
     """Heatmap peaks -> per image ``(class, colour, score, colour_prob, [x0, y0, x1, y1],
-    class_scores)`` (``class_scores``: every class's heatmap value at the peak)."""
-    import torch
+    class_scores)`` (``class_scores``: every class's heatmap value at the peak).
 
-    hm = out[:, :n_classes].sigmoid()
+    ``out`` is the network's output, a torch tensor or a numpy array ``(B, C+K+4, h, w)``;
+    decoding runs in numpy, vectorised over the peaks.
+    """
+    if hasattr(out, "detach"):
+        out = out.detach().cpu().numpy()
+    out = np.asarray(out, dtype=np.float32)
+    hm = 1.0 / (1.0 + np.exp(-out[:, :n_classes]))
     # categories are exclusive: one class per cell (its best), then 3x3 peaks of that score
-    best, cls = hm.max(1)
-    peaks = best * (torch.nn.functional.max_pool2d(best[:, None], 3, 1, 1)[:, 0] == best)
-    col = out[:, n_classes:-4].softmax(1)
-    reg = out[:, -4:]
+    cls = hm.argmax(1)
+    best = np.take_along_axis(hm, cls[:, None], 1)[:, 0]
+    peaks = np.where(_max_pool3(best) == best, best, 0.0)
     H, W = image_size
     gh, gw = hm.shape[-2:]
     results = []
     for b in range(out.shape[0]):
-        flat = peaks[b].flatten()
-        k = min(max_detections, flat.numel())
-        scores, idx = flat.topk(k)
-        keep = scores >= threshold
-        scores, idx = scores[keep].tolist(), idx[keep].tolist()
-        dets = []
-        for s, i in zip(scores, idx, strict=True):
-            iy, ix = divmod(i, gw)
-            c = int(cls[b, iy, ix])
-            ox, oy, lw, lh = reg[b, :, iy, ix].tolist()
-            cx, cy = (ix + ox) * STRIDE, (iy + oy) * STRIDE
-            bw, bh = math.exp(min(lw, 5.0)) * SIZE_SCALE, math.exp(min(lh, 5.0)) * SIZE_SCALE
-            box = [max(cx - bw / 2, 0.0), max(cy - bh / 2, 0.0), min(cx + bw / 2, float(W)),
-                   min(cy + bh / 2, float(H))]
-            p = col[b, :, iy, ix]
-            k_col = int(p.argmax())
-            dets.append((int(c), k_col, float(s), float(p[k_col]), box,
-                         hm[b, :, iy, ix].tolist()))
-        results.append(dets)
+        flat = peaks[b].ravel()
+        k = min(max_detections, flat.size)
+        idx = np.argpartition(-flat, k - 1)[:k] if k < flat.size else np.arange(flat.size)
+        idx = idx[np.argsort(-flat[idx], kind="stable")]
+        idx = idx[flat[idx] >= threshold]
+        if idx.size == 0:
+            results.append([])
+            continue
+        iy, ix = np.divmod(idx, gw)
+        ox, oy, lw, lh = out[b, -4:, iy, ix].astype(np.float64).T
+        cx, cy = (ix + ox) * STRIDE, (iy + oy) * STRIDE
+        bw = np.exp(np.minimum(lw, 5.0)) * SIZE_SCALE
+        bh = np.exp(np.minimum(lh, 5.0)) * SIZE_SCALE
+        boxes = np.stack([np.maximum(cx - bw / 2, 0.0), np.maximum(cy - bh / 2, 0.0),
+                          np.minimum(cx + bw / 2, float(W)), np.minimum(cy + bh / 2, float(H))],
+                         1).tolist()
+        logits = out[b, n_classes:-4, iy, ix]  # (n, K)
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        col = e / e.sum(1, keepdims=True)
+        k_col = col.argmax(1)
+        scores = flat[idx].tolist()
+        classes = cls[b, iy, ix].tolist()
+        cprob = col[np.arange(idx.size), k_col].tolist()
+        class_scores = hm[b, :, iy, ix].tolist()
+        results.append([(classes[i], int(k_col[i]), float(scores[i]), float(cprob[i]), boxes[i],
+                         class_scores[i]) for i in range(idx.size)])
     return results

@@ -122,29 +122,43 @@ def box_features(rgb: np.ndarray, depth: np.ndarray | None, intrinsics: Sequence
     H, W = rgb.shape[:2]
     n = len(boxes)
     use_depth = depth is not None and intrinsics is not None
-    img = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div_(127.5).sub_(1)
-    dz = np.zeros(n, np.float32)
+    bx = np.asarray(boxes, np.float64).reshape(n, 4)
+    bw = np.maximum(bx[:, 2] - bx[:, 0], 1.0)
+    bh = np.maximum(bx[:, 3] - bx[:, 1], 1.0)
+    side = CONTEXT * np.maximum(np.maximum(bx[:, 2] - bx[:, 0], bx[:, 3] - bx[:, 1]), 1.0) \
+        + MARGIN  # crop_side of every box
     scal = np.zeros((n, N_SCALARS), np.float32)
-    theta = np.zeros((n, 2, 3), np.float32)
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
-        bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
-        side = crop_side((x0, y0, x1, y1))
-        theta[i] = [[side / W, 0, (x0 + x1) / W - 1], [0, side / H, (y0 + y1) / H - 1]]
-        scal[i, :2] = math.log(bw / 8), math.log(bh / 8)
-        z = box_depth(depth, (x0, y0, x1, y1), region) if use_depth else None
-        if z is not None:
-            z = min(z, FAR)
-            dz[i] = z
-            scal[i, 2:] = (1.0, math.log(z / 2), math.log(bw * z / intrinsics[0] / 0.15),
-                           math.log(bh * z / intrinsics[1] / 0.15))
+    scal[:, 0], scal[:, 1] = np.log(bw / 8), np.log(bh / 8)
+    dz = np.zeros(n, np.float32)
     if use_depth:
-        d = np.nan_to_num(np.asarray(depth, np.float32), nan=FAR, posinf=FAR, neginf=0.0)
-        dt = torch.from_numpy(np.clip(d, 0.0, FAR))[None]
+        for i, box in enumerate(bx.tolist()):
+            z = box_depth(depth, box, region)
+            if z is not None:
+                z = min(z, FAR)
+                dz[i] = z
+                scal[i, 2:] = (1.0, math.log(z / 2), math.log(bw[i] * z / intrinsics[0] / 0.15),
+                               math.log(bh[i] * z / intrinsics[1] / 0.15))
+    # image (RGB in [-1, 1]) and depth stacked as one (4, H, W) source
+    src = np.empty((4, H, W), np.float32)
+    np.divide(np.moveaxis(rgb, 2, 0), np.float32(127.5), out=src[:3], dtype=np.float32)
+    src[:3] -= 1.0
+    if use_depth:
+        np.clip(np.nan_to_num(np.asarray(depth, np.float32), nan=FAR, posinf=FAR, neginf=0.0),
+                0.0, FAR, out=src[3])
     else:
-        dt = torch.zeros((1, H, W))
-    src = torch.cat([img, dt], 0)[None].expand(n, -1, -1, -1)
-    grid = F.affine_grid(torch.from_numpy(theta), (n, 4, CROP, CROP), align_corners=False)
-    crops = F.grid_sample(src, grid, mode="bilinear", padding_mode="border",
+        src[3] = 0.0
+    # the sampling grid of each crop (as F.affine_grid builds it, align_corners=False):
+    # normalised x = side/W * base + (x0 + x1)/W - 1, likewise y
+    base = ((2 * np.arange(CROP, dtype=np.float32) + 1) / CROP - 1)
+    gx = (side / W).astype(np.float32)[:, None] * base + \
+        ((bx[:, 0] + bx[:, 2]) / W - 1).astype(np.float32)[:, None]
+    gy = (side / H).astype(np.float32)[:, None] * base + \
+        ((bx[:, 1] + bx[:, 3]) / H - 1).astype(np.float32)[:, None]
+    grid = np.empty((n, CROP, CROP, 2), np.float32)
+    grid[..., 0] = gx[:, None, :]
+    grid[..., 1] = gy[:, :, None]
+    crops = F.grid_sample(torch.from_numpy(src)[None].expand(n, -1, -1, -1),
+                          torch.from_numpy(grid), mode="bilinear", padding_mode="border",
                           align_corners=False)
     # depth relative to the box's distance (3-D profile), zero where unknown
     rel = ((crops[:, 3] - torch.from_numpy(dz)[:, None, None]) / 0.25).clamp_(-2, 2)
