@@ -529,45 +529,6 @@ def sim_robot_factory(config: ExecutiveConfig, pose_sink: Any = None, *,
     return make
 
 
-def server_probe(base_url: str, path: str = "/docs") -> Callable[[float], None]:
-    """A link probe that wants HTTP 200 from ``<scheme>://<host>:<port><path>``.
-
-    The llama.cpp server answers ``/v1/models`` only between generations (the handler waits for
-    the model's lock), so probing it while a plan is being generated reports a healthy link as
-    down. ``/docs`` is served without the lock: it measures the link and the server process, not
-    whether the model is busy.
-
-    Raises:
-        ValueError: ``base_url`` is not an http:// URL with a host.
-    """
-    import http.client
-    from urllib.parse import urlsplit
-
-    from embodied_collab.errors import LinkUnavailable
-
-    parts = urlsplit(base_url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"server_probe needs an http:// URL with a host, got {base_url!r}")
-    host, port = parts.hostname, parts.port or 80
-
-    def probe(timeout_s: float) -> None:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
-        try:
-            conn.request("GET", path, headers={"Connection": "close"})
-            resp = conn.getresponse()
-            resp.read(1 << 20)
-            if resp.status != 200:
-                raise LinkUnavailable(f"probe {path}: HTTP {resp.status}")
-        except LinkUnavailable:
-            raise
-        except (OSError, http.client.HTTPException) as exc:
-            raise LinkUnavailable(f"probe {path}: {type(exc).__name__}: {exc}") from exc
-        finally:
-            conn.close()
-
-    return probe
-
-
 def make_router(base_url: str, *, link_config: Any = None, cloud_config: Any = None,
                 local_policy: Any = None, trust_local_all: bool = True) -> tuple[Any, Any, Router]:
     """The link stack for the executive: monitor (started), ResilientCloud over a CloudDecider,
@@ -583,6 +544,7 @@ def make_router(base_url: str, *, link_config: Any = None, cloud_config: Any = N
     from embodied_collab.cloud.config_cloud import CloudConfig
     from embodied_collab.executive.decisions import CloudDecider, LocalDecider
     from embodied_collab.link import LinkConfig, LinkMonitor, ResilientCloud
+    from embodied_collab.link.backends import http_probe
     from embodied_collab.sim.catalog import DIFFICULTIES
 
     link_config = link_config or LinkConfig()
@@ -591,7 +553,11 @@ def make_router(base_url: str, *, link_config: Any = None, cloud_config: Any = N
         changes["local_difficulties"] = tuple(DIFFICULTIES)
     link_config = dataclasses.replace(link_config, **changes)
     cloud_config = cloud_config or CloudConfig()
-    monitor = LinkMonitor(link_config, server_probe(base_url))
+    # The llama.cpp server answers /v1/models only between generations (its handler waits for
+    # the model's lock), so probing that while a plan is generated reports a healthy link as
+    # down. /docs is served without the lock: it measures the link and the server process.
+    monitor = LinkMonitor(link_config, http_probe(base_url, "/docs", from_root=True,
+                                                  json_object=False))
     decider = CloudDecider(ChatClient(cloud_config, base_url), cloud_config)
     cloud = ResilientCloud(decider, link_config, monitor)
     router = Router(link_config, cloud, LocalDecider(local_policy))

@@ -17,31 +17,39 @@ from embodied_collab.link.router import PlanRequest, PlanResult
 logger = logging.getLogger(__name__)
 
 
-def http_probe(base_url: str, path: str = "/models") -> Callable[[float], None]:
-    """A probe that sends ``GET <base_url><path>`` and wants HTTP 200 with a JSON object.
+def http_probe(base_url: str, path: str = "/models", *, from_root: bool = False,
+               json_object: bool = True) -> Callable[[float], None]:
+    """A probe that sends ``GET <base_url><path>`` and wants HTTP 200 (with a JSON object).
 
     Args:
         base_url: the API root, e.g. ``http://127.0.0.1:8080/v1``.
         path: appended to the root's path (``/models`` is cheap on every OpenAI-style server).
+        from_root: ``path`` is taken from the server's root instead (``/docs`` on the
+            llama.cpp server, which answers it without waiting for the model: see
+            :func:`embodied_collab.executive.executive.make_router`).
+        json_object: the answer must be a JSON object (else any 200 answer will do).
 
     Returns:
         ``probe(timeout_s)``, raising :class:`LinkUnavailable` on any failure.
+
+    Raises:
+        ValueError: ``base_url`` is not an http:// URL with a host.
     """
     parts = urlsplit(base_url)
     if parts.scheme != "http" or not parts.hostname:
         raise ValueError(f"http_probe needs an http:// URL with a host, got {base_url!r}")
     host, port = parts.hostname, parts.port or 80
-    target = (parts.path or "").rstrip("/") + path
+    target = path if from_root else (parts.path or "").rstrip("/") + path
 
     def probe(timeout_s: float) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
         try:
             conn.request("GET", target, headers={"Connection": "close"})
             resp = conn.getresponse()
-            body = resp.read(65536)
+            body = resp.read(1 << 20)
             if resp.status != 200:
                 raise LinkUnavailable(f"probe {target}: HTTP {resp.status}")
-            if not isinstance(json.loads(body), dict):
+            if json_object and not isinstance(json.loads(body), dict):
                 raise LinkUnavailable(f"probe {target}: answer is not a JSON object")
         except LinkUnavailable:
             raise
