@@ -38,6 +38,11 @@ class SpeechConfig:
         encoder_margin_s: silence kept after the speech when ``trim_encoder`` is on.
         denoise: apply a light Wiener-style denoiser to each utterance before the ASR.
         correct_words: replace out-of-vocabulary words by a close world word (fuzzy match).
+        nbest_intent_margin: n-best transcripts whose decoder score (mean log-probability per
+            token, less the out-of-vocabulary penalty) is within this much of the best are all
+            grounded, and the most complete intent is taken (actionable, more slots filled);
+            words the world does not know are first taken from another hypothesis that heard
+            known words there (0 = the best-scoring transcript only).
         world_rescoring: when a transcript holds words the world does not know or its intent
             would ask back, build candidate commands from the world's names and the grammar
             and let the decoder pick by forced decoding against the audio.
@@ -84,6 +89,7 @@ class SpeechConfig:
     encoder_margin_s: float = 1.0
     denoise: bool = False
     correct_words: bool = True
+    nbest_intent_margin: float = 0.15
     world_rescoring: bool = True
     stop_spotting: bool = True
     rescore_candidates: int = 12
@@ -125,7 +131,8 @@ class SpeechConfig:
         if not 1 <= self.rescore_candidates <= 64:
             raise ValueError(f"rescore_candidates must be in [1, 64], got "
                              f"{self.rescore_candidates!r}")
-        for name in ("rescore_margin", "rescore_margin_oov", "stop_over_cancel_margin"):
+        for name in ("rescore_margin", "rescore_margin_oov", "stop_over_cancel_margin",
+                     "nbest_intent_margin"):
             if not 0.0 <= getattr(self, name) <= 10.0:
                 raise ValueError(f"{name} must be in [0, 10], got {getattr(self, name)!r}")
         if not 0.0 < self.correction_cutoff <= 1.0:

@@ -32,6 +32,7 @@ from embodied_collab.speech.grounding import (
     Intent,
     quick_command,
 )
+from embodied_collab.speech.nbest import borrow_known_words, intent_quality, may_replace
 from embodied_collab.speech.rescoring import (
     GRAMMAR_WORDS,
     candidate_texts,
@@ -183,19 +184,20 @@ class SpeechPipeline:
             spans = [spans]
         t0 = time.perf_counter()
         raw, best, trs = [], [], []
+        picked: Intent | None = None
         for span in spans:
             if self.config.denoise:
                 span = denoise(span)
             tr = self.transcriber.transcribe(span, self.prompt)
             hyps = tr.hypotheses or [(tr.text, 0.0)]
-            pick = max(hyps, key=lambda h: h[1] - OOV_WEIGHT * self.corrector.oov_rate(h[0]))
-            raw.append(pick[0])
-            best.append(self.corrector.correct(pick[0]) if self.config.correct_words
-                        else pick[0])
+            raw_pick, text_pick, picked = self._pick(hyps, single=len(spans) == 1)
+            raw.append(raw_pick)
+            best.append(text_pick)
             trs.append(tr)
         t1 = time.perf_counter()
         text = " ".join(b for b in best if b).strip()
-        intent = self.grounder.ground(text)
+        intent = picked if picked is not None and len(spans) == 1 else \
+            self.grounder.ground(text)
         timings: dict[str, float] = {}
         if len(trs) == 1 and text and (self.config.world_rescoring or
                                         self.config.stop_spotting) and \
@@ -211,6 +213,40 @@ class SpeechPipeline:
         return SpeechResult(text=text, raw_text=" ".join(raw).strip(), intent=intent,
                             audio_s=speech_s, speech_s=speech_s, latency_s=t2 - t0,
                             timings=timings)
+
+    def _pick(self, hyps: list[tuple[str, float]], single: bool
+              ) -> tuple[str, str, Intent | None]:
+        """The n-best transcript to act on: ``(raw text, corrected text, its intent or
+        None)``. Hypotheses are ranked by decoder score less ``OOV_WEIGHT`` times their rate
+        of words the world does not know; with ``nbest_intent_margin`` > 0 and one span, those
+        within that margin of the best are grounded and the most complete intent wins
+        (:func:`~embodied_collab.speech.nbest.intent_quality`); words the world does not know
+        are first taken from another hypothesis that heard known words in their place."""
+        def key(h: tuple[str, float]) -> float:
+            return h[1] - OOV_WEIGHT * self.corrector.oov_rate(h[0])
+
+        ranked = sorted(hyps, key=key, reverse=True)
+        margin = self.config.nbest_intent_margin
+        close = [h for h in ranked if key(h) >= key(ranked[0]) - margin] if margin > 0 else \
+            ranked[:1]
+        words = [words_of(h[0]) for h in ranked]
+        choices: list[tuple[str, str, Intent | None]] = []
+        for h in close:
+            i = ranked.index(h)
+            text = h[0]
+            if self.config.correct_words:
+                if margin > 0:
+                    text = " ".join(borrow_known_words(
+                        words[i], words[:i] + words[i + 1:], self.corrector.known))
+                text = self.corrector.correct(text)
+            choices.append((h[0], text, None))
+        if not single or len({c[1] for c in choices}) == 1:
+            return choices[0]
+        grounded = [(raw, text, self.grounder.ground(text)) for raw, text, _ in choices]
+        top_words, top = words_of(grounded[0][1]), grounded[0][2]
+        allowed = [0] + [k for k in range(1, len(grounded)) if may_replace(
+            words_of(grounded[k][1]), grounded[k][2], top_words, top)]
+        return grounded[max(allowed, key=lambda k: (intent_quality(grounded[k][2]), -k))]
 
     def _doubtful(self, text: str, intent: Intent) -> bool:
         """Whether a transcript is worth rescoring: its intent would ask back or means
@@ -273,16 +309,21 @@ class SpeechPipeline:
                 # text the decoder itself prefers, or one with fewer unknown words
                 better = not actionable or scores[k] > cur_score or \
                     new_intent.confidence > cur_intent.confidence + 1e-9 or \
-                    _unknown(texts[k], known) < _unknown(current, known)
+                    _unknown(texts[k], known) < _unknown(current, known) or \
+                    self._suspects(texts[k]) < self._suspects(current)
                 if _actionable(new_intent) and better and _no_worse(new_intent, cur_intent):
                     current, cur_intent, cur_score = texts[k], new_intent, scores[k]
                     changed = took = True
                     break
             logger.debug("rescoring %r: best %r (%.3f)", text, current, cur_score)
             if not took or not any(w not in known for w in current.split()) \
-                    and cur_intent.ask_back is None:
+                    and cur_intent.ask_back is None and not self._suspects(current):
                 break
         return (current, cur_intent) if changed else None
+
+    def _suspects(self, text: str) -> int:
+        """How many spans of ``text`` the grammar doubts (:func:`suspect_spans`)."""
+        return len(suspect_spans(text.split(), self.corrector.known, self.vocabulary))
 
     def _empty(self, audio_s: float, elapsed: float) -> SpeechResult:
         intent = Intent("unknown", 0.0, "", ask_back="I did not hear anything. Please repeat.")

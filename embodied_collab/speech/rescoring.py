@@ -73,7 +73,8 @@ def world_names(vocabulary: Vocabulary) -> dict[str, list[str]]:
         objects = sorted(catalog.OBJECTS)
         rooms = sorted(catalog.display_name(k) for k in catalog.ROOM_TYPES)
         places = sorted(set(rooms) | {catalog.display_name(k) for k in catalog.FURNITURE})
-        described = []
+        described = sorted(f"{c} {catalog.display_name(o)}" for c in catalog.COLOURS
+                           for o in objects)
     return {"object": [catalog.display_name(o) for o in objects], "place": places,
             "room": rooms, "described": described, "modifier": modifiers}
 
@@ -94,6 +95,10 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
             continue
         if words[i] in known or len(words[i]) < 2:
             prev = words[i - 1] if i else ""
+            if _misheard_and_object(words, i, phrases, known):
+                spans.append(Span(i, i + 2, "object"))
+                i += 2
+                continue
             if i and phrases.get(prev, ("",))[0] in ("colour", "size") and \
                     phrases.get(words[i], ("",))[0] in ("room", "furniture"):
                 spans.append(Span(i, i + 1, "object"))
@@ -133,6 +138,17 @@ def _misheard_modifier(words: list[str], i: int, phrases: dict) -> bool:
         return False
     prev = words[i - 1]
     return prev in _ARTICLES or phrases.get(prev, ("",))[0] in ("colour", "size")
+
+
+def _misheard_and_object(words: list[str], i: int, phrases: dict, known: set[str]) -> bool:
+    """An ``and`` between a colour or size and an object's name (or a word the world does not
+    know): "the green and book", where the grammar has the colour's object right after it
+    ("the green box"); the ``and`` and the name after it were one misheard name."""
+    if words[i] != "and" or not 0 < i < len(words) - 1:
+        return False
+    nxt = words[i + 1]
+    return phrases.get(words[i - 1], ("",))[0] in ("colour", "size") and (
+        phrases.get(nxt, ("",))[0] == "object" or nxt not in known and len(nxt) >= 2)
 
 
 def _misheard_to(words: list[str], i: int, phrases: dict) -> bool:
@@ -199,6 +215,8 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
                 options += _ranked(text, names["described"], per_span)
         else:
             options = _ranked(text, names["object"] + names["place"], per_span)
+            if _object_position(words, span):
+                options += _ranked(text, names["described"], per_span)
         for opt in options:
             cand = " ".join(words[:span.start] + opt.split() + words[span.end:])
             if cand not in out and cand != " ".join(words):
@@ -209,6 +227,24 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
     if stop_words:
         out = [s for s in STOP_CANDIDATES if s != " ".join(words)] + out
     return out[:max_candidates]
+
+
+#: Words before an article that make what follows a place, not the object ("to the ...").
+_PLACE_PREPS = frozenset({"to", "in", "into", "on", "onto", "at", "from", "of", "under",
+                          "inside", "near", "behind"})
+
+
+def _object_position(words: list[str], span: Span) -> bool:
+    """Whether the grammar has the command's object where ``span`` stands: right after an
+    article that follows no preposition, with no object named or referred to before it
+    ("find the ramen chapel in the lounge", "take the raindrops from the shelf")."""
+    if span.start < 1 or words[span.start - 1] not in _ARTICLES:
+        return False
+    if span.start >= 2 and words[span.start - 2] in _PLACE_PREPS:
+        return False
+    before = words[:span.start - 1]
+    return not ({"it", "them"} & set(before)) and \
+        not any(catalog.OBJECTS.get(w) is not None for w in before)
 
 
 def _second_clause(words: list[str], span: Span, names: dict[str, list[str]],

@@ -144,10 +144,20 @@ class Corrector:
         self.known = vocabulary.content_words() | FUNCTION_WORDS
         self.targets = sorted(vocabulary.content_words())
         self.multi = sorted(p for p in vocabulary.phrases if " " in p)
+        #: names with a small word inside ("chest of drawers"): (first, middle, last word)
+        self.linked = sorted({tuple(p.split()) for p in self.multi if len(p.split()) == 3
+                              and p.split()[1] in FUNCTION_WORDS})
 
     def correct(self, text: str) -> str:
-        """The corrected transcript, lower-case words joined by spaces (punctuation dropped)."""
+        """The corrected transcript, lower-case words joined by spaces (punctuation dropped).
+        A name with a small word inside heard with another small word ("chest and drawers")
+        gets its own back."""
         words = words_of(text)
+        for first, middle, last in self.linked:
+            for i in range(len(words) - 2):
+                if words[i] == first and words[i + 2] == last and \
+                        (words[i + 1] in FUNCTION_WORDS or len(words[i + 1]) <= 3):
+                    words[i + 1] = middle
         out: list[str] = []
         i = 0
         while i < len(words):

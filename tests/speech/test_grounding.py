@@ -116,6 +116,15 @@ def test_corrector_fixes_misheard_world_words():
     assert c.oov_rate("bring the cup") == 0.0 and c.oov_rate("zebra") == 1.0
 
 
+def test_corrector_gives_a_name_its_own_small_word_back():
+    c = Corrector(Vocabulary.from_catalog(), 0.75)
+    assert c.correct("put it on the chest and drawers in the hallway") == \
+        "put it on the chest of drawers in the hallway"
+    assert c.correct("the chest or drawers") == "the chest of drawers"
+    # only between the name's own words
+    assert c.correct("take the chest and the drawers") == "take the chest and the drawers"
+
+
 @pytest.mark.parametrize(("text", "kind"), [
     ("robot shop", "stop"), ("Shop!", "stop"), ("go to the shop", None), ("robot, shopping", None),
 ])

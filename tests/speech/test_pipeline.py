@@ -119,6 +119,42 @@ def test_world_rescoring_repairs_misheard_words_and_spots_stop(pipeline, speaker
     assert pipeline._rescore(tr, clear, pipeline.grounder.ground(clear)) is None
 
 
+def test_rescoring_repairs_an_and_heard_inside_a_name(pipeline, speaker):
+    pipeline.set_world(None)
+    said = "Bring the green box from the shelf in the hallway to the sink in the bathroom."
+    tr = pipeline.transcriber.transcribe(_speech16(speaker, said), pipeline.prompt)
+    heard = "bring the green and book from the shelf in the hallway to the sink in the bathroom"
+    intent = pipeline.grounder.ground(heard)
+    assert intent.ask_back is None  # a confident wrong intent: only the grammar doubts it
+    fixed = pipeline._rescore(tr, heard, intent)
+    assert fixed is not None and fixed[1].slots["object"] == "box", fixed
+    assert fixed[0].startswith("bring the green box from the shelf")
+
+
+def test_the_most_complete_of_close_hypotheses_is_taken(pipeline):
+    pipeline.set_world(None)
+    hyps = [("Place the purple apple under office cabinet.", -0.188),
+            ("Place the purple apple on the office cabinet.", -0.222),
+            ("Place the purple apple under office cabinet!", -0.261)]
+    raw, text, intent = pipeline._pick(hyps, single=True)
+    assert text == "place the purple apple on the office cabinet"
+    assert raw == hyps[1][0] and intent.slots["target"] == "cabinet"
+    far = [hyps[0], ("Place the purple apple on the office cabinet.", -0.5)]
+    assert pipeline._pick(far, single=True)[1] == "place the purple apple under office cabinet"
+    # a word the world does not know is taken from a hypothesis that heard a known one
+    # (spelling alone makes "hiding room" the living room)
+    hiding = [("Go to the hiding room.", -0.05), ("Go to the dining room.", -0.40)]
+    assert pipeline.corrector.correct(hiding[0][0]) == "go to the living room"
+    assert pipeline._pick(hiding, single=True)[1] == "go to the dining room"
+    margin = pipeline.config.nbest_intent_margin
+    try:
+        pipeline.config.nbest_intent_margin = 0.0  # off: the best-scoring transcript
+        raw, text, intent = pipeline._pick(hyps, single=True)
+        assert raw == hyps[0][0] and intent is None
+    finally:
+        pipeline.config.nbest_intent_margin = margin
+
+
 def test_world_grounding_and_reply(pipeline, speaker):
     task = generate_task(2, "multi_step")
     world = task.world()

@@ -27,6 +27,21 @@ def test_spans_take_their_role_from_the_grammar():
     assert suspect_spans(words_of("bring the red cup to the kitchen"), known, v) == []
 
 
+def test_an_and_between_a_colour_and_its_object_is_doubtful():
+    v, known = _setup()
+    words = words_of("bring the green and book from the shelf to the sink")
+    spans = suspect_spans(words, known, v)
+    assert [(s.start, s.end, s.role) for s in spans] == [(3, 5, "object")]
+    cands = candidate_texts(words, known, v)
+    assert "bring the green box from the shelf to the sink" in cands
+    # an unknown word after the "and" belongs to the same misheard name
+    assert [(s.start, s.end) for s in suspect_spans(
+        words_of("bring the green and becks from the shelf"), known, v)] == [(3, 5)]
+    # "and" between two places or after an object is the grammar's own
+    assert suspect_spans(words_of("find the green book and the red cup"), known, v) == []
+    assert suspect_spans(words_of("go to the kitchen and the office"), known, v) == []
+
+
 def test_candidates_replace_the_doubtful_words_with_world_names():
     v, known = _setup()
     cands = candidate_texts(words_of("find the blue marks in the kitchen"), known, v)
