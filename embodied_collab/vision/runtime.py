@@ -165,6 +165,8 @@ def make_runner(module: Any, examples: Sequence[np.ndarray], *, name: str,
         if runtime == "onnxruntime":
             raise
         logger.warning("the %s network runs in PyTorch: ONNX Runtime unavailable (%s)", name, exc)
-        if path.is_file():
+        try:  # a broken export is not kept for the next start
             path.unlink(missing_ok=True)
+        except OSError:
+            pass
         return torch_runner

@@ -135,3 +135,15 @@ def test_decode_matches_a_plain_reference(heldout_samples):
                       max_detections=20, image_size=s.rgb.shape[:2])[0] == \
             decode(out, len(det.categories), threshold=0.05, max_detections=20,
                    image_size=s.rgb.shape[:2])[0]
+
+
+def test_auto_falls_back_to_torch_when_the_cache_is_not_writable(tmp_path, caplog):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be")
+    net = build_model(3, 2, width=4).eval()
+    x = np.zeros((1, 3, 32, 48), np.float32)
+    with caplog.at_level("WARNING"):
+        runner = make_runner(net, [x], name="tiny", input_names=["image"],
+                             output_names=["maps"], runtime="auto", cache_dir=blocker / "sub")
+    assert isinstance(runner, TorchRunner) and "runs in PyTorch" in caplog.text
+    assert runner(x)[0].shape == (1, 3 + 2 + 4, 8, 12)
