@@ -235,7 +235,9 @@ class SimDetector(Detector):
             self._runners["stage1"] = make_runner(
                 self.model, [example], name="detector-stage1", input_names=["image"],
                 output_names=["maps"], runtime=self.config.runtime,
-                num_threads=self.config.num_threads)
+                num_threads=self.config.num_threads,
+                dynamic_axes={n: {0: "batch", 2: "height", 3: "width"}
+                              for n in ("image", "maps")})
         return self._runners["stage1"]
 
     def refiner_runner(self):
@@ -252,7 +254,7 @@ class SimDetector(Detector):
                 _tuple_outputs(self.refiner), examples, name="detector-refiner",
                 input_names=["crops", "scalars"], output_names=outputs,
                 runtime=self.config.runtime, num_threads=self.config.num_threads,
-                dynamic_batch=True)
+                dynamic_axes={n: {0: "candidates"} for n in ("crops", "scalars", *outputs)})
         return self._runners["refiner"]
 
     def detect(self, rgb, depth=None, intrinsics=None):

@@ -4,11 +4,11 @@ The networks are trained and stored as PyTorch checkpoints. For inference on one
 ONNX Runtime runs these small convolutional nets about twice as fast as eager PyTorch (it
 fuses each convolution with its batch norm and activation, and has less per-operator
 overhead). :func:`make_runner` exports a network to ONNX once, into the cache directory under
-a name derived from the weights' SHA-256 (so retrained or user weights get their own export
-and a stale one is never used), and loads it in an ONNX Runtime session limited to the
-configured threads. Both runners take and return numpy arrays, so the detector's code is the
-same either way. ``runtime: "auto"`` falls back to PyTorch, with one log line saying why, when
-``onnx`` / ``onnxruntime`` are not installed or the export fails.
+a name derived from the SHA-256 of the weights and the export settings (so retrained or user
+weights get their own export and a stale one is never used), and loads it in an ONNX Runtime
+session limited to the configured threads. Both runners take and return numpy arrays, so the
+detector's code is the same either way. ``runtime: "auto"`` falls back to PyTorch, with one
+log line saying why, when ``onnx`` / ``onnxruntime`` are not installed or the export fails.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from embodied_collab.errors import DependencyNotInstalled
 from embodied_collab.vision.config_vision import RUNTIMES
 
 logger = logging.getLogger(__name__)
+
+#: ONNX opset of the exports.
+OPSET = 17
 
 
 
@@ -87,7 +90,7 @@ def state_digest(module: Any) -> str:
 
 def export_onnx(module: Any, examples: Sequence[np.ndarray], path: Path,
                 input_names: Sequence[str], output_names: Sequence[str],
-                dynamic_batch: bool = False) -> Path:
+                dynamic_axes: dict[str, dict[int, str]] | None = None) -> Path:
     """Export ``module`` (in eval mode) to an ONNX file at ``path`` (written atomically).
 
     Raises:
@@ -99,7 +102,6 @@ def export_onnx(module: Any, examples: Sequence[np.ndarray], path: Path,
         import onnx  # noqa: F401  (the exporter imports it; fail here with a clear message)
     except ImportError as exc:
         raise DependencyNotInstalled("onnx", "vision") from exc
-    axes = ({n: {0: "batch"} for n in (*input_names, *output_names)} if dynamic_batch else None)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".onnx.tmp", dir=path.parent)
     os.close(fd)
@@ -107,7 +109,7 @@ def export_onnx(module: Any, examples: Sequence[np.ndarray], path: Path,
         with torch.inference_mode(False), torch.no_grad():
             torch.onnx.export(module.eval(), tuple(torch.from_numpy(a) for a in examples), tmp,
                               input_names=list(input_names), output_names=list(output_names),
-                              dynamic_axes=axes, opset_version=17, dynamo=False)
+                              dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
@@ -118,7 +120,8 @@ def export_onnx(module: Any, examples: Sequence[np.ndarray], path: Path,
 
 def make_runner(module: Any, examples: Sequence[np.ndarray], *, name: str,
                 input_names: Sequence[str], output_names: Sequence[str],
-                runtime: str = "auto", num_threads: int = 1, dynamic_batch: bool = False,
+                runtime: str = "auto", num_threads: int = 1,
+                dynamic_axes: dict[str, dict[int, str]] | None = None,
                 cache_dir: Path | None = None) -> TorchRunner | OrtRunner:
     """A runner for ``module``: ONNX Runtime on its cached export, or PyTorch.
 
@@ -129,7 +132,8 @@ def make_runner(module: Any, examples: Sequence[np.ndarray], *, name: str,
         input_names, output_names: the network's inputs and outputs, in order.
         runtime: one of :data:`RUNTIMES`; ``"auto"`` = ONNX Runtime when it works, else PyTorch.
         num_threads: threads of the runtime (0 = its default).
-        dynamic_batch: the first axis of every input and output varies (e.g. candidate count).
+        dynamic_axes: per input/output name, the axes whose size varies (``{0: "batch"}``;
+            ``torch.onnx.export``'s format); all other sizes are fixed to the examples'.
         cache_dir: export directory (default ``<cache root>/vision-onnx``).
 
     Raises:
@@ -149,12 +153,18 @@ def make_runner(module: Any, examples: Sequence[np.ndarray], *, name: str,
             raise DependencyNotInstalled("onnxruntime", "vision") from exc
         logger.info("onnxruntime not installed: the %s network runs in PyTorch", name)
         return torch_runner
+    import torch
+
     from embodied_collab.assets import cache_root
 
-    path = (cache_dir or cache_root() / "vision-onnx") / f"{name}-{state_digest(module)[:16]}.onnx"
+    # the file name depends on the weights and on everything that shapes the export
+    settings = repr((list(input_names), list(output_names), dynamic_axes,
+                     [a.shape for a in examples], OPSET, torch.__version__))
+    key = hashlib.sha256((state_digest(module) + settings).encode()).hexdigest()[:16]
+    path = (cache_dir or cache_root() / "vision-onnx") / f"{name}-{key}.onnx"
     try:
         if not path.is_file():
-            export_onnx(module, examples, path, input_names, output_names, dynamic_batch)
+            export_onnx(module, examples, path, input_names, output_names, dynamic_axes)
         runner = OrtRunner(path, input_names, num_threads)
         got, want = runner(*examples), torch_runner(*examples)
         for g, w in zip(got, want, strict=True):

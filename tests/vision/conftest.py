@@ -16,3 +16,13 @@ def heldout_samples() -> list:
             out.append(s)
     assert len(out) >= 10
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_export_cache(tmp_path_factory):
+    """The detector's ONNX exports (one per weights, :mod:`embodied_collab.vision.runtime`) go
+    to a temporary cache: the training smoke tests make new weights on every run, whose
+    exports would otherwise pile up in the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EMBODIED_COLLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield

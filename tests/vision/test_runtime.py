@@ -147,3 +147,17 @@ def test_auto_falls_back_to_torch_when_the_cache_is_not_writable(tmp_path, caplo
                              output_names=["maps"], runtime="auto", cache_dir=blocker / "sub")
     assert isinstance(runner, TorchRunner) and "runs in PyTorch" in caplog.text
     assert runner(x)[0].shape == (1, 3 + 2 + 4, 8, 12)
+
+
+@pytest.mark.parametrize("shape", [(240, 320), (101, 157)])
+def test_other_image_sizes_run_in_onnxruntime(heldout_samples, tmp_path, monkeypatch, shape):
+    import cv2
+
+    monkeypatch.setenv("EMBODIED_COLLAB_CACHE", str(tmp_path))
+    s = heldout_samples[0]
+    rgb = cv2.resize(s.rgb, shape[::-1], interpolation=cv2.INTER_LINEAR)
+    got = make_detector(VisionConfig(runtime="onnxruntime")).detect(rgb)
+    want = make_detector(VisionConfig(runtime="torch")).detect(rgb)
+    assert [(d.label, d.colour) for d in got] == [(d.label, d.colour) for d in want]
+    for a, b in zip(got, want, strict=True):
+        assert abs(a.score - b.score) < 1e-3 and iou(a.box, b.box) > 0.99
