@@ -15,7 +15,7 @@ import difflib
 from dataclasses import dataclass
 
 from embodied_collab.sim import catalog
-from embodied_collab.speech.vocabulary import VERBS, Vocabulary
+from embodied_collab.speech.vocabulary import SYNONYMS, VERBS, Vocabulary
 
 #: How commands start (the grammar's verb phrases).
 VERB_PHRASES: tuple[str, ...] = (
@@ -43,7 +43,8 @@ _LEADING = frozenset({"robot", "please", "hey", "okay", "ok", "now", "and", "the
 class Span:
     """Doubtful words ``words[start:end]`` and what the grammar expects there: ``verb``,
     ``modifier`` (a colour or size, before an object name), ``link`` (``to`` heard as
-    ``and``), ``object`` or ``name`` (any object, furniture or room name)."""
+    ``and``), ``preposition`` (a place name heard where ``from``/``to``/``on`` belongs),
+    ``object`` or ``name`` (any object, furniture or room name, or one of their synonyms)."""
 
     start: int
     end: int
@@ -75,8 +76,15 @@ def world_names(vocabulary: Vocabulary) -> dict[str, list[str]]:
         places = sorted(set(rooms) | {catalog.display_name(k) for k in catalog.FURNITURE})
         described = sorted(f"{c} {catalog.display_name(o)}" for c in catalog.COLOURS
                            for o in objects)
+    present = set(objects) | {k for k in catalog.ROOM_TYPES
+                              if catalog.display_name(k) in rooms} | \
+        {k for k in catalog.FURNITURE if catalog.display_name(k) in places}
+    synonyms = sorted(p for p, (kind, key) in SYNONYMS.items()
+                      if kind in ("object", "room", "furniture") and key in present)
     return {"object": [catalog.display_name(o) for o in objects], "place": places,
-            "room": rooms, "described": described, "modifier": modifiers}
+            "room": rooms, "described": described, "modifier": modifiers,
+            "object_synonym": [p for p in synonyms if SYNONYMS[p][0] == "object"],
+            "synonym": synonyms}
 
 
 def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> list[Span]:
@@ -106,6 +114,8 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
                 spans.append(Span(i, i + 1, "modifier"))
             elif _misheard_to(words, i, phrases):
                 spans.append(Span(i, i + 1, "link"))
+            elif _misheard_preposition(words, i, phrases):
+                spans.append(Span(i, i + 1, "preposition"))
             i += 1
             continue
         j = i
@@ -149,6 +159,20 @@ def _misheard_and_object(words: list[str], i: int, phrases: dict, known: set[str
     nxt = words[i + 1]
     return phrases.get(words[i - 1], ("",))[0] in ("colour", "size") and (
         phrases.get(nxt, ("",))[0] == "object" or nxt not in known and len(nxt) >= 2)
+
+
+#: What a place name heard between an object and ``the <place>`` stands for.
+_PREPOSITIONS: tuple[str, ...] = ("from", "to", "on")
+
+
+def _misheard_preposition(words: list[str], i: int, phrases: dict) -> bool:
+    """A room or furniture name right after an object's name and right before an article:
+    "take the red cup *bed* the laundry cabinet", where the grammar has a preposition
+    ("from the laundry cabinet"); a place name is never followed by "the" in a command."""
+    if not 0 < i < len(words) - 1 or words[i + 1] not in _ARTICLES:
+        return False
+    return phrases.get(words[i], ("",))[0] in ("room", "furniture") and \
+        phrases.get(words[i - 1], ("",))[0] == "object"
 
 
 def _misheard_to(words: list[str], i: int, phrases: dict) -> bool:
@@ -207,14 +231,17 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
                                          list(_COMMON_VERBS)))
         elif span.role == "link":
             options = ["to"]
+        elif span.role == "preposition":
+            options = list(_PREPOSITIONS)
         elif span.role == "modifier":
             options = names["modifier"].get(words[span.end], names["modifier"][""])
         elif span.role == "object":
-            options = list(names["object"])
+            options = list(names["object"]) + _ranked(text, names["object_synonym"], 2)
             if span.end - span.start >= 2 and names["described"]:
                 options += _ranked(text, names["described"], per_span)
         else:
-            options = _ranked(text, names["object"] + names["place"], per_span)
+            options = _ranked(text, names["object"] + names["place"] + names["synonym"],
+                              per_span)
             if _object_position(words, span):
                 options += _ranked(text, names["described"], per_span)
         for opt in options:

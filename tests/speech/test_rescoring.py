@@ -9,7 +9,7 @@ from embodied_collab.speech.rescoring import (
     suspect_spans,
     world_names,
 )
-from embodied_collab.speech.vocabulary import Corrector, Vocabulary, words_of
+from embodied_collab.speech.vocabulary import SYNONYMS, Corrector, Vocabulary, words_of
 
 
 def _setup(world=None):
@@ -72,8 +72,21 @@ def test_with_a_world_only_its_objects_are_candidates():
     assert names["object"] == cats
     assert all(d.split()[-1] in cats for d in names["described"])
     cands = candidate_texts(words_of("put the large jamming straw on the shelf"), known, v)
+    # the world's objects, their descriptions, or a synonym of one of its objects ("mug")
+    assert {SYNONYMS[w][1] for w in names["object_synonym"]} <= set(cats)
     assert {c.split()[3] for c in cands} <= set(cats) | {w.split()[0] for w in
-                                                         names["described"]}
+                                                         names["described"]} | \
+        set(names["object_synonym"])
+
+
+def test_a_place_name_where_a_preposition_belongs_is_doubtful():
+    v, known = _setup()
+    words = words_of("take the small red cup bed the laundry cabinet")
+    assert [(s.start, s.role) for s in suspect_spans(words, known, v)] == [(5, "preposition")]
+    assert "take the small red cup from the laundry cabinet" in candidate_texts(words, known, v)
+    # "the kitchen table", "the cup on the bed in the bedroom" are the grammar's own
+    assert suspect_spans(words_of("take the cup from the kitchen table to the bed in the "
+                                  "bedroom"), known, v) == []
 
 
 def test_a_misheard_second_clause_is_tried_as_the_grammars_put_clause():
