@@ -26,10 +26,12 @@ from embodied_collab.speech.vocabulary import FUNCTION_WORDS
 
 def borrow_known_words(words: list[str], others: list[list[str]],
                        known: set[str] | frozenset[str]) -> list[str]:
-    """``words`` with each run of words the world does not know replaced by what another
-    hypothesis (``others``, in order of preference) has in the same place, when that is known
-    words naming something (not only function words) and no more than one word longer or
-    shorter. Runs that no hypothesis heard as known words stay as they are.
+    """``words`` with the words the world does not know replaced by what another hypothesis
+    (``others``, in order of preference) has in the same place: word for word where the two
+    differ in as many words (a known word is never replaced: "large wall on the fridge" takes
+    "ball" from "large ball and the fridge" but keeps its "on"), or a run of unknown words
+    replaced whole by known words naming something (not only function words) at most one word
+    longer or shorter. Words that no hypothesis heard as known words stay as they are.
 
     >>> borrow_known_words("carry the marks to the hiding room".split(),
     ...                    ["carry the marks to the dining room".split()], {"carry", "the",
@@ -44,8 +46,12 @@ def borrow_known_words(words: list[str], others: list[list[str]],
         ops = difflib.SequenceMatcher(None, out, alt, autojunk=False).get_opcodes()
         for tag, i1, i2, j1, j2 in ops:
             seg, rep = out[i1:i2], alt[j1:j2]
-            if tag == "replace" and any(w not in known for w in seg) and rep and \
-                    all(w in known for w in rep) and \
+            if tag != "replace" or not any(w not in known for w in seg):
+                merged += seg
+            elif len(seg) == len(rep):  # word for word: only unknown words are replaced
+                merged += [r if w not in known and r in known and r not in FUNCTION_WORDS
+                           else w for w, r in zip(seg, rep, strict=True)]
+            elif all(w not in known for w in seg) and all(w in known for w in rep) and \
                     any(w not in FUNCTION_WORDS for w in rep) and abs(len(seg) - len(rep)) <= 1:
                 merged += rep
             else:

@@ -17,6 +17,13 @@ def test_an_unknown_word_takes_the_known_word_another_hypothesis_heard():
     assert "marks" in borrow_known_words(top, [second], KNOWN)
 
 
+def test_only_the_unknown_words_are_taken_word_for_word():
+    top = words_of("Both the large wall on the fridge in the kitchen.")
+    alt = words_of("Both the large ball and the fridge in the kitchen.")
+    assert " ".join(borrow_known_words(top, [alt], KNOWN)) == \
+        "both the large ball on the fridge in the kitchen"
+
+
 def test_known_words_and_function_word_only_replacements_are_kept():
     top = words_of("find the red cup in the bathroom")
     assert borrow_known_words(top, [words_of("find the red cup in the bedroom")], KNOWN) == top
