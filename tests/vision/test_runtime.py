@@ -161,3 +161,17 @@ def test_other_image_sizes_run_in_onnxruntime(heldout_samples, tmp_path, monkeyp
     assert [(d.label, d.colour) for d in got] == [(d.label, d.colour) for d in want]
     for a, b in zip(got, want, strict=True):
         assert abs(a.score - b.score) < 1e-3 and iou(a.box, b.box) > 0.99
+
+
+def test_a_corrupt_cached_export_is_dropped_and_made_again(tmp_path, caplog):
+    net = build_model(3, 2, width=4).eval()
+    x = np.zeros((1, 3, 32, 48), np.float32)
+    kw = dict(name="tiny", input_names=["image"], output_names=["maps"], runtime="auto",
+              cache_dir=tmp_path)
+    (path,) = [make_runner(net, [x], **kw).path]
+    path.write_bytes(b"not an onnx graph")
+    with caplog.at_level("WARNING"):
+        assert isinstance(make_runner(net, [x], **kw), TorchRunner)
+    assert "runs in PyTorch" in caplog.text and not path.exists()
+    again = make_runner(net, [x], **kw)  # the next start exports it again
+    assert isinstance(again, OrtRunner) and again.path == path
