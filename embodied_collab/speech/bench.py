@@ -123,6 +123,42 @@ def intent_matches(cmd: Command, intent: Any) -> bool:
     return intent.verb == cmd.verb and intent.slots == cmd.slots
 
 
+#: Benchmark conditions: output name -> SNR in dB (None = clean).
+_CONDITIONS: dict[str, float | None] = {"clean": None, "20db": 20.0, "10db": 10.0}
+
+
+def pool_runs(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Results of :func:`run_bench` over several seeds (``{seed: result}``), pooled:
+    word accuracy per condition and intent accuracy over all their utterances, and how many
+    seeds meet the issue's goals (words >= 0.98 clean and >= 0.95 at 10 dB, intent >= 0.98).
+
+    Raises:
+        ValueError: when a result lacks the raw ``counts`` (an older run's output).
+    """
+    if not runs:
+        raise ValueError("no runs to pool")
+    missing = [s for s, r in runs.items() if "counts" not in r]
+    if missing:
+        raise ValueError(f"runs of seeds {missing} have no 'counts' to pool")
+    n = sum(r["utterances"] for r in runs.values())
+    ok = sum(r["counts"]["intents_ok"] for r in runs.values())
+    out: dict[str, Any] = {"seeds": sorted(runs), "utterances": n}
+    for c, key in (("clean", "word_accuracy"), ("20db", "word_accuracy_20db"),
+                   ("10db", "word_accuracy_10db")):
+        e = sum(r["counts"]["word_errors"][c][0] for r in runs.values())
+        w = sum(r["counts"]["word_errors"][c][1] for r in runs.values())
+        out[key] = round(1.0 - e / w, 4) if w else float("nan")
+    out["intent_accuracy"] = round(ok / n, 4) if n else float("nan")
+    out["intent_accuracy_min"] = min(r["intent_accuracy"] for r in runs.values())
+    out["seeds_meeting_goals"] = {
+        "word_accuracy >= 0.98": sum(r["word_accuracy"] >= 0.98 for r in runs.values()),
+        "word_accuracy_10db >= 0.95": sum(r["word_accuracy_10db"] >= 0.95
+                                          for r in runs.values()),
+        "intent_accuracy >= 0.98": sum(r["intent_accuracy"] >= 0.98 for r in runs.values()),
+    }
+    return out
+
+
 def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
@@ -267,6 +303,10 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
                    "rescore_margin_oov": config.rescore_margin_oov},
         "failures": failures[:60],
         "hard_utterances": hard,
+        # raw counts, so that runs over several seeds can be pooled (:func:`pool_runs`)
+        "counts": {"word_errors": {c: [sum(e for e, _ in errs[snr]), sum(w for _, w in errs[snr])]
+                                   for c, snr in _CONDITIONS.items()},
+                   "intents_ok": intents_ok},
     }
     if baseline:
         out["baseline"] = {

@@ -39,12 +39,32 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, Any]) -> None:
                    help="generated commands, each played clean and at 20 and 10 dB SNR")
     b.add_argument("--limit", type=int, help="run only the first N utterances (quick check)")
     b.add_argument("--seed", type=int, default=1234)
+    b.add_argument("--seeds", help="run the benchmark once per seed (e.g. 1234,9,4321) and "
+                                   "print each run and the results pooled over all of them")
     b.add_argument("--no-baseline", action="store_true", help="skip plain faster-whisper")
     b.add_argument("--only", help="run only these utterance ids: 3,17,42 or a JSON file (a "
                                   "list, or an earlier run's output: its hard_utterances)")
     b.add_argument("--config", help="YAML file with SpeechConfig fields")
     b.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(func=_bench)
+
+
+def _seeds(text: str) -> list[int]:
+    """The seeds of ``--seeds``: comma-separated non-negative integers, no repeats.
+
+    Raises:
+        InvalidInputError: naming what is wrong.
+    """
+    from embodied_collab.errors import InvalidInputError
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise InvalidInputError(f"--seeds must be comma-separated non-negative integers, "
+                                f"got {text!r}")
+    seeds = [int(p) for p in parts]
+    if len(set(seeds)) != len(seeds):
+        raise InvalidInputError(f"--seeds repeats a seed: {text!r}")
+    return seeds
 
 
 def _config(path: str | None, **overrides: Any):
@@ -167,13 +187,34 @@ def _bench(args: argparse.Namespace) -> int:
         from embodied_collab.errors import InvalidInputError
 
         raise InvalidInputError(f"--commands must be >= 1, got {args.commands}")
-    res = run_bench(args.commands, seed=args.seed, limit=args.limit,
-                    baseline=not args.no_baseline, config=_config(args.config),
-                    progress=True, only=_utterance_ids(args.only))
+    seeds = _seeds(args.seeds) if args.seeds else None
+    if seeds is not None and args.only:
+        from embodied_collab.errors import InvalidInputError
+
+        raise InvalidInputError("--only names utterances of one seed's run: use it with --seed")
+    if seeds is None:
+        res = run_bench(args.commands, seed=args.seed, limit=args.limit,
+                        baseline=not args.no_baseline, config=_config(args.config),
+                        progress=True, only=_utterance_ids(args.only))
+    else:
+        from embodied_collab.speech.bench import pool_runs
+
+        config = _config(args.config)
+        runs = {s: run_bench(args.commands, seed=s, limit=args.limit,
+                             baseline=not args.no_baseline, config=config, progress=True)
+                for s in seeds}
+        res = {"pooled": pool_runs(runs), "runs": {str(s): r for s, r in runs.items()}}
     if args.json:
         print_json(res)
-    else:
+    elif seeds is None:
         for k, v in res.items():
-            if k not in ("failures", "voices", "config"):
+            if k not in ("failures", "voices", "config", "counts"):
                 print(f"{k}: {v}")
+    else:
+        for k, v in res["pooled"].items():
+            print(f"pooled {k}: {v}")
+        for s, r in res["runs"].items():
+            print(f"seed {s}: words {r['word_accuracy']} / {r['word_accuracy_20db']} / "
+                  f"{r['word_accuracy_10db']}, intent {r['intent_accuracy']}, "
+                  f"3 s latency p50 {r['latency_s_p50_3s_commands']} s")
     return 0

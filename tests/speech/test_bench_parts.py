@@ -98,3 +98,47 @@ def test_utterance_ids_of_the_only_option(tmp_path):
     jobs = bench_jobs(6, seed=1)
     assert len(jobs) == 18 and [snr for _, _, snr in jobs[:3]] == [None, 20.0, 10.0]
     assert sum(c.world is not None for _, c, _ in jobs) == 6  # 2 task commands x 3
+
+
+def _run(utts, ok, clean, db20, db10, intent):
+    """A :func:`run_bench`-shaped result (only the keys pooling reads)."""
+    return {"utterances": utts, "intent_accuracy": intent,
+            "word_accuracy": 1 - clean[0] / clean[1],
+            "word_accuracy_20db": 1 - db20[0] / db20[1],
+            "word_accuracy_10db": 1 - db10[0] / db10[1],
+            "counts": {"intents_ok": ok,
+                       "word_errors": {"clean": clean, "20db": db20, "10db": db10}}}
+
+
+def test_pooling_runs_over_seeds_sums_counts_not_rates():
+    from embodied_collab.speech.bench import pool_runs
+
+    runs = {9: _run(10, 9, [1, 100], [2, 100], [5, 100], 0.9),
+            1234: _run(30, 30, [0, 300], [3, 300], [6, 300], 1.0)}
+    p = pool_runs(runs)
+    assert p["seeds"] == [9, 1234] and p["utterances"] == 40
+    assert p["intent_accuracy"] == 0.975  # 39 of 40, not the mean of 0.9 and 1.0
+    assert p["word_accuracy"] == round(1 - 1 / 400, 4)
+    assert p["word_accuracy_10db"] == round(1 - 11 / 400, 4)
+    assert p["intent_accuracy_min"] == 0.9
+    assert p["seeds_meeting_goals"] == {"word_accuracy >= 0.98": 2,
+                                        "word_accuracy_10db >= 0.95": 2,
+                                        "intent_accuracy >= 0.98": 1}
+    import pytest
+
+    with pytest.raises(ValueError, match="no 'counts'"):
+        pool_runs({1: {"utterances": 3}})
+    with pytest.raises(ValueError, match="no runs"):
+        pool_runs({})
+
+
+def test_seeds_option_is_checked():
+    import pytest
+
+    from embodied_collab.errors import InvalidInputError
+    from embodied_collab.speech.cli import _seeds
+
+    assert _seeds("1234, 9,4321") == [1234, 9, 4321]
+    for bad in ("", "1,x", "-3", "1,1"):
+        with pytest.raises(InvalidInputError, match="--seeds"):
+            _seeds(bad)
