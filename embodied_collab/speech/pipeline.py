@@ -227,8 +227,8 @@ class SpeechPipeline:
 
         ranked = sorted(hyps, key=key, reverse=True)
         margin = self.config.nbest_intent_margin
-        close = [h for h in ranked if key(h) >= key(ranked[0]) - margin] if margin > 0 else \
-            ranked[:1]
+        floor = key(ranked[0]) - margin
+        close = [h for h in ranked if key(h) >= floor] if margin > 0 else ranked[:1]
         words = [words_of(h[0]) for h in ranked]
         choices: list[tuple[str, str, Intent | None]] = []
         for h in close:

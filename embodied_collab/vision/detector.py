@@ -218,7 +218,6 @@ class SimDetector(Detector):
             self.refiner.load_state_dict(r["state_dict"])
             self.refiner.eval()
             self.alpha = float(r["alpha"])
-        self._torch = torch
         self._sizes = _nominal_sizes()
         self._lock = threading.Lock()
         self._runners: dict[str, object] = {}

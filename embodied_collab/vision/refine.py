@@ -70,9 +70,12 @@ def build_refiner(n_classes: int, width: int = 24, box_head: bool = True) -> Any
     return Refiner()
 
 
-def crop_side(box: Sequence[float]) -> float:
-    """Side (px) of the square crop the refiner sees around ``box``."""
-    return CONTEXT * max(box[2] - box[0], box[3] - box[1], 1.0) + MARGIN
+def crop_side(box: Sequence[float] | np.ndarray) -> float | np.ndarray:
+    """Side (px) of the square crop the refiner sees around ``box`` (one box, or an (N, 4)
+    array of boxes: one side each)."""
+    b = np.asarray(box, np.float64)
+    return CONTEXT * np.maximum(np.maximum(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1]),
+                                1.0) + MARGIN
 
 
 def box_deltas(box: Sequence[float], target: Sequence[float]) -> np.ndarray:
@@ -125,8 +128,7 @@ def box_features(rgb: np.ndarray, depth: np.ndarray | None, intrinsics: Sequence
     bx = np.asarray(boxes, np.float64).reshape(n, 4)
     bw = np.maximum(bx[:, 2] - bx[:, 0], 1.0)
     bh = np.maximum(bx[:, 3] - bx[:, 1], 1.0)
-    side = CONTEXT * np.maximum(np.maximum(bx[:, 2] - bx[:, 0], bx[:, 3] - bx[:, 1]), 1.0) \
-        + MARGIN  # crop_side of every box
+    side = crop_side(bx)
     scal = np.zeros((n, N_SCALARS), np.float32)
     scal[:, 0], scal[:, 1] = np.log(bw / 8), np.log(bh / 8)
     dz = np.zeros(n, np.float32)
