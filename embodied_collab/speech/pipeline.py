@@ -36,6 +36,7 @@ from embodied_collab.speech.nbest import borrow_known_words, intent_quality, may
 from embodied_collab.speech.rescoring import (
     GRAMMAR_WORDS,
     candidate_texts,
+    go_to_named_place,
     sentence,
     suspect_spans,
 )
@@ -279,6 +280,8 @@ class SpeechPipeline:
             return None
         current, cur_intent = " ".join(words), intent
         cur_score: float | None = None
+        # orders to go to the one place heard: only where the decoder prefers them
+        go_orders = set(go_to_named_place(words, self.vocabulary)) if stop else set()
         changed = False
         for _ in range(_RESCORE_ROUNDS):
             cands = candidate_texts(current.split(), self.corrector.known, self.vocabulary,
@@ -303,6 +306,8 @@ class SpeechPipeline:
             for k in order:
                 if scores[k] < cur_score - margin:
                     break
+                if texts[k] in go_orders and scores[k] <= cur_score:
+                    continue
                 k = stop_over_cancel(texts, scores, k, self.config.stop_over_cancel_margin)
                 new_intent = self.grounder.ground(texts[k])
                 # an actionable transcript is only replaced by a more confident intent, a

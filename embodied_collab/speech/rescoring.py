@@ -42,7 +42,8 @@ _LEADING = frozenset({"robot", "please", "hey", "okay", "ok", "now", "and", "the
 @dataclass(frozen=True)
 class Span:
     """Doubtful words ``words[start:end]`` and what the grammar expects there: ``verb``,
-    ``modifier`` (a colour or size, before an object name), ``link`` (``to`` heard as
+    ``modifier`` (a colour or size, before an object name), ``size`` or ``colour`` (a
+    modifier the description's order rules out: "the orange black book"), ``link`` (``to`` heard as
     ``and``), ``preposition`` (a place name heard where ``from``/``to``/``on`` belongs),
     ``object`` or ``name`` (any object, furniture or room name, or one of their synonyms)."""
 
@@ -54,8 +55,9 @@ class Span:
 def world_names(vocabulary: Vocabulary) -> dict[str, list[str]]:
     """The spoken names a candidate may use, by kind, restricted to the world when there is
     one: ``object``, ``place`` (rooms and furniture), ``room``, ``modifier`` (object name ->
-    the colours and sizes it comes in; ``""`` -> every colour and size), ``described``
-    (``orange ball``, ``large orange ball``: the world's objects as they can be described)."""
+    the colours and sizes it comes in; ``""`` -> every colour and size), ``size`` and
+    ``colour`` (every size or colour and their synonyms), ``described`` (``orange ball``,
+    ``large orange ball``: the world's objects as they can be described)."""
     modifiers: dict[str, list[str]] = {"": sorted(catalog.COLOURS) + sorted(catalog.SIZES)}
     if vocabulary.has_world:
         objects = sorted({o["category"] for o in vocabulary.objects.values()})
@@ -84,7 +86,9 @@ def world_names(vocabulary: Vocabulary) -> dict[str, list[str]]:
     return {"object": [catalog.display_name(o) for o in objects], "place": places,
             "room": rooms, "described": described, "modifier": modifiers,
             "object_synonym": [p for p in synonyms if SYNONYMS[p][0] == "object"],
-            "synonym": synonyms}
+            "synonym": synonyms,
+            **{kind: sorted(names) + sorted(p for p, (k, _) in SYNONYMS.items() if k == kind)
+               for kind, names in (("size", catalog.SIZES), ("colour", catalog.COLOURS))}}
 
 
 def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> list[Span]:
@@ -112,6 +116,8 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
                 spans.append(Span(i, i + 1, "object"))
             elif _misheard_modifier(words, i, phrases):
                 spans.append(Span(i, i + 1, "modifier"))
+            elif (role := _misplaced_modifier(words, i, phrases, known)) is not None:
+                spans.append(Span(i, i + 1, role))
             elif _misheard_to(words, i, phrases):
                 spans.append(Span(i, i + 1, "link"))
             elif _misheard_preposition(words, i, phrases):
@@ -129,6 +135,10 @@ def suspect_spans(words: list[str], known: set[str], vocabulary: Vocabulary) -> 
             role = "object"
         elif j < len(words) and phrases.get(words[j], ("",))[0] == "object":
             role = "modifier"  # "the mega apple": what describes the object was misheard
+        elif prev in _ARTICLES and j + 1 < len(words) and \
+                phrases.get(words[j], ("",))[0] == "colour" and \
+                phrases.get(words[j + 1], ("",))[0] == "object":
+            role = "size"  # "a few orange glass": only a size comes before a colour
         else:
             role = "name"
             if j < len(words) and words[j] == "room":
@@ -148,6 +158,31 @@ def _misheard_modifier(words: list[str], i: int, phrases: dict) -> bool:
         return False
     prev = words[i - 1]
     return prev in _ARTICLES or phrases.get(prev, ("",))[0] in ("colour", "size")
+
+
+def _misplaced_modifier(words: list[str], i: int, phrases: dict,
+                        known: set[str]) -> str | None:
+    """What the grammar wants where a word cannot stand in an object's description (a size
+    comes first, then a colour, then the object's name), or None:
+
+    - ``size`` for a colour right before another colour ("the orange black book": the first
+      was a misheard size) or a word that names nothing between an article and a colour that
+      is followed by an object's name ("a few orange glass");
+    - ``colour`` for a size right after a size ("the small small crate")."""
+    kind = phrases.get(words[i], ("",))[0]
+    nxt = phrases.get(words[i + 1], ("",))[0] if i + 1 < len(words) else ""
+    prev = phrases.get(words[i - 1], ("",))[0] if i else ""
+    if kind == "colour" and nxt == "colour":
+        return "size"
+    if kind == "size" and prev == "size":
+        return "colour"
+    if kind or not i or words[i - 1] not in _ARTICLES or nxt != "colour" or \
+            words[i] in VERBS or words[i] in _ARTICLES or words[i] in GRAMMAR_WORDS or \
+            i + 2 >= len(words):
+        return None
+    after = words[i + 2]
+    return "size" if phrases.get(after, ("",))[0] == "object" or \
+        after not in known and len(after) >= 2 else None
 
 
 def _misheard_and_object(words: list[str], i: int, phrases: dict, known: set[str]) -> bool:
@@ -219,8 +254,10 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
                     max_candidates: int = 12) -> list[str]:
     """Candidate transcripts for ``words`` (a lower-case transcript): each doubtful span
     replaced by the world's names that the grammar allows there (the closest-spelled
-    ``per_span`` of them; every object of the world where an object is expected), and with
-    ``stop_words`` the stop/cancel orders. At most ``max_candidates``, original excluded."""
+    ``per_span`` of them; every object of the world where an object is expected): at most
+    ``max_candidates`` of these. With ``stop_words`` (a short utterance that means nothing),
+    also the stop/cancel orders and, when it ends in a place's name, the orders to go there.
+    The original is never a candidate."""
     names = world_names(vocabulary)
     known = known | GRAMMAR_WORDS
     out: list[str] = []
@@ -235,6 +272,8 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
             options = list(_PREPOSITIONS)
         elif span.role == "modifier":
             options = names["modifier"].get(words[span.end], names["modifier"][""])
+        elif span.role in ("size", "colour"):
+            options = names[span.role]
         elif span.role == "object":
             options = list(names["object"]) + _ranked(text, names["object_synonym"], 2)
             if span.end - span.start >= 2 and names["described"]:
@@ -251,9 +290,30 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
         for cand in _second_clause(words, span, names, per_span):
             if cand not in out:
                 out.append(cand)
+    out = out[:max_candidates]
     if stop_words:
-        out = [s for s in STOP_CANDIDATES if s != " ".join(words)] + out
-    return out[:max_candidates]
+        out = [s for s in go_to_named_place(words, vocabulary) + list(STOP_CANDIDATES)
+               if s != " ".join(words) and s not in out] + out
+    return out
+
+
+#: How a short order to drive somewhere starts.
+_GO_PHRASES: tuple[str, ...] = tuple(v for v in VERB_PHRASES if v.endswith(" to"))
+
+
+def go_to_named_place(words: list[str], vocabulary: Vocabulary) -> list[str]:
+    """For a short utterance that ends in a room or furniture name with no article before it
+    (``climb cabinet study``, where ``drive to the study`` was said): that place with each
+    of the grammar's ways of sending the robot somewhere (``go to the study``, ...). An order
+    to move made up from one heard name is risky (a misheard "robot, stop" can end in a
+    place's name), so the pipeline takes one only where the decoder prefers it to what it
+    heard."""
+    for n in (2, 1):
+        place = " ".join(words[-n:])
+        if len(words) > n and words[-n - 1] not in _ARTICLES and \
+                vocabulary.phrases.get(place, ("",))[0] in ("room", "furniture"):
+            return [f"{v} the {place}" for v in _GO_PHRASES]
+    return []
 
 
 #: Words before an article that make what follows a place, not the object ("to the ...").

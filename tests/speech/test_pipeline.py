@@ -12,7 +12,7 @@ import pytest
 from embodied_collab.assets import assemble
 from embodied_collab.errors import InvalidInputError, ModelNotAvailable
 from embodied_collab.sim.generate import generate_task
-from embodied_collab.speech.asr import resolve_model, trim_repetition
+from embodied_collab.speech.asr import Transcript, resolve_model, trim_repetition
 from embodied_collab.speech.audio import SAMPLE_RATE, resample, write_wav
 from embodied_collab.speech.bench import word_errors
 from embodied_collab.speech.config_speech import SpeechConfig
@@ -117,6 +117,40 @@ def test_world_rescoring_repairs_misheard_words_and_spots_stop(pipeline, speaker
     # a confident transcript of the world's words is left alone (no extra decoding)
     clear = "find the blue box in the kitchen"
     assert pipeline._rescore(tr, clear, pipeline.grounder.ground(clear)) is None
+
+
+def test_a_short_utterance_naming_a_place_becomes_an_order_to_go_there(pipeline, speaker):
+    pipeline.set_world(None)
+    tr = pipeline.transcriber.transcribe(_speech16(speaker, "Drive to the study."),
+                                         pipeline.prompt)
+    heard = "climb cabinet study"  # what the decoder wrote for an espeak voice at 10 dB
+    fixed = pipeline._rescore(tr, heard, pipeline.grounder.ground(heard))
+    assert fixed is not None and fixed[1].kind == "task", fixed
+    assert fixed[1].slots["target"] == "office" and fixed[1].ask_back is None
+    # "robot, stop" misheard as words ending in a place's name stays a stop, not a go
+    stop = pipeline.transcriber.transcribe(_speech16(speaker, "Robot, stop."), pipeline.prompt)
+    heard = "dolomak desk desk"
+    spotted = pipeline._rescore(stop, heard, pipeline.grounder.ground(heard))
+    assert spotted is not None and spotted[1].kind == "stop", spotted
+
+
+def test_an_order_to_go_is_made_up_only_where_the_decoder_prefers_it(pipeline, monkeypatch):
+    pipeline.set_world(None)
+    heard = "climb cabinet study"
+
+    def fake_scores(go_score):  # a fake decoder: the heard text -3.0, stop orders -9.0
+        def score(tr, texts):
+            return [-3.0 if t == "Climb cabinet study." else go_score
+                    if t.startswith(("Go to the", "Drive to the")) else -9.0 for t in texts]
+        return score
+
+    tr = Transcript(heard, encoded=np.zeros((1, 1, 1), np.float32), frames=1)
+    monkeypatch.setattr(pipeline.transcriber, "score", fake_scores(-3.2))
+    # within the usual margin of the heard text, but not preferred to it: not taken
+    assert pipeline._rescore(tr, heard, pipeline.grounder.ground(heard)) is None
+    monkeypatch.setattr(pipeline.transcriber, "score", fake_scores(-2.9))
+    fixed = pipeline._rescore(tr, heard, pipeline.grounder.ground(heard))
+    assert fixed is not None and fixed[1].slots["target"] == "office"
 
 
 def test_rescoring_repairs_an_and_heard_inside_a_name(pipeline, speaker):

@@ -4,6 +4,7 @@ grammar's role for each, and the world's names put in their place."""
 from embodied_collab.sim.generate import generate_task
 from embodied_collab.speech.rescoring import (
     STOP_CANDIDATES,
+    Span,
     candidate_texts,
     sentence,
     suspect_spans,
@@ -56,11 +57,50 @@ def test_candidates_replace_the_doubtful_words_with_world_names():
 def test_stop_words_and_the_candidate_limit():
     v, known = _setup()
     cands = candidate_texts(words_of("low mat star"), known, v, stop_words=True,
-                            max_candidates=12)
-    assert len(cands) == 12 and cands[:len(STOP_CANDIDATES)] == list(STOP_CANDIDATES)
-    assert "robot stop" in cands
+                            max_candidates=2)
+    # the limit is on the repairs; the stop/cancel orders of a short utterance come on top
+    assert cands[:len(STOP_CANDIDATES)] == list(STOP_CANDIDATES)
+    assert len(cands) == len(STOP_CANDIDATES) + 2
     assert len(candidate_texts(words_of("find the blue marks"), known, v,
                                max_candidates=3)) == 3
+
+
+def test_a_short_utterance_ending_in_a_place_is_also_tried_as_an_order_to_go_there():
+    v, known = _setup()
+    cands = candidate_texts(words_of("climb cabinet study"), known, v, stop_words=True)
+    assert cands[:2] == ["go to the study", "drive to the study"]
+    assert set(STOP_CANDIDATES) <= set(cands)
+    # not without a place at the end, and not for a longer utterance (no stop_words)
+    assert not any(c.startswith(("go to the", "drive to the"))
+                   for c in candidate_texts(words_of("low mat star"), known, v, stop_words=True))
+    assert not any(c.startswith("go to the")
+                   for c in candidate_texts(words_of("climb cabinet study"), known, v))
+
+
+def test_modifiers_in_an_order_the_grammar_rules_out_are_doubted():
+    v, known = _setup()
+    # two colours: the first was a size ("large" heard as "orange")
+    words = words_of("look for the orange black book and bring it to the table")
+    assert suspect_spans(words, known, v) == [Span(3, 4, "size")]
+    cands = candidate_texts(words, known, v)
+    assert "look for the large black book and bring it to the table" in cands
+    assert all(c.split()[4:] == words[4:] for c in cands)
+    # two sizes: the second was a colour
+    words = words_of("find the small small crate")
+    assert suspect_spans(words, known, v) == [Span(3, 4, "colour")]
+    assert "find the small blue crate" in candidate_texts(words, known, v)
+    # a word between the article and a colour, known or not: a size
+    for heard in ("place a few orange glass on the fridge", "place a fiew orange glass"):
+        words = words_of(heard)
+        assert suspect_spans(words, known, v) == [Span(2, 3, "size")], heard
+        cands = candidate_texts(words, known, v)
+        assert "place a huge " + " ".join(words[3:]) in cands
+        assert all(c.split()[2] in ("large", "small", "big", "huge", "little", "tiny")
+                   for c in cands)
+    # described as the grammar has it: nothing to doubt
+    for fine in ("find the large black book", "find the small red cup",
+                 "bring the other red cup to the kitchen", "find the red and blue box"):
+        assert suspect_spans(words_of(fine), known, v) == [], fine
 
 
 def test_with_a_world_only_its_objects_are_candidates():
