@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -93,6 +93,18 @@ class SpeechResult:
                 "raw_text": self.raw_text, "speech_s": round(self.speech_s, 3),
                 "details": self.intent.to_dict(),
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
+
+
+class Pick(NamedTuple):
+    """The n-best transcript chosen to act on: its ``raw`` text, its ``text`` after
+    correction against the world's vocabulary, its ``intent`` (None when not grounded yet),
+    and what was ``heard``: the words before spelling correction (unknown words taken from
+    other hypotheses, where they heard known words)."""
+
+    raw: str
+    text: str
+    intent: Intent | None
+    heard: str
 
 
 class SpeechPipeline:
@@ -185,29 +197,39 @@ class SpeechPipeline:
             spans = [spans]
         t0 = time.perf_counter()
         raw, best, trs = [], [], []
-        picked: Intent | None = None
+        pick: Pick | None = None
         for span in spans:
             if self.config.denoise:
                 span = denoise(span)
             tr = self.transcriber.transcribe(span, self.prompt)
             hyps = tr.hypotheses or [(tr.text, 0.0)]
-            raw_pick, text_pick, picked = self._pick(hyps, single=len(spans) == 1)
-            raw.append(raw_pick)
-            best.append(text_pick)
+            pick = self._pick(hyps, single=len(spans) == 1)
+            raw.append(pick.raw)
+            best.append(pick.text)
             trs.append(tr)
         t1 = time.perf_counter()
         text = " ".join(b for b in best if b).strip()
-        intent = picked if picked is not None and len(spans) == 1 else \
-            self.grounder.ground(text)
+        intent = pick.intent if pick is not None and pick.intent is not None and \
+            len(spans) == 1 else self.grounder.ground(text)
         timings: dict[str, float] = {}
         if len(trs) == 1 and text and (self.config.world_rescoring or
-                                        self.config.stop_spotting) and \
-                self._doubtful(text, intent):
-            rescored = self._rescore(trs[0], text, intent)
+                                        self.config.stop_spotting):
+            assert pick is not None
+            # words corrected by spelling alone are checked against the sound: the heard
+            # words are rescored, with the spelling correction as one of the candidates
+            guessed = self.config.world_rescoring and self.config.correct_words and \
+                pick.heard != text
+            rescored = None
+            if guessed:
+                rescored = self._rescore(trs[0], pick.heard, self.grounder.ground(pick.heard),
+                                         extra=[text])
+            elif self._doubtful(text, intent):
+                rescored = self._rescore(trs[0], text, intent)
             if rescored is not None:
                 text, intent = rescored
                 timings["rescored"] = 1.0
-            timings["rescore"] = time.perf_counter() - t1
+            if guessed or "rescored" in timings or self._doubtful(text, intent):
+                timings["rescore"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         speech_s = sum(s.size for s in spans) / SAMPLE_RATE
         timings.update({"asr": t1 - t0, "ground": t2 - t1})
@@ -215,11 +237,10 @@ class SpeechPipeline:
                             audio_s=speech_s, speech_s=speech_s, latency_s=t2 - t0,
                             timings=timings)
 
-    def _pick(self, hyps: list[tuple[str, float]], single: bool
-              ) -> tuple[str, str, Intent | None]:
-        """The n-best transcript to act on: ``(raw text, corrected text, its intent or
-        None)``. Hypotheses are ranked by decoder score less ``OOV_WEIGHT`` times their rate
-        of words the world does not know; with ``nbest_intent_margin`` > 0 and one span, those
+    def _pick(self, hyps: list[tuple[str, float]], single: bool) -> Pick:
+        """The n-best transcript to act on (a :class:`Pick`). Hypotheses are ranked by
+        decoder score less ``OOV_WEIGHT`` times their rate of words the world does not know;
+        with ``nbest_intent_margin`` > 0 and one span, those
         within that margin of the best are grounded and the most complete intent wins
         (:func:`~embodied_collab.speech.nbest.intent_quality`); words the world does not know
         are first taken from another hypothesis that heard known words in their place."""
@@ -231,23 +252,23 @@ class SpeechPipeline:
         floor = key(ranked[0]) - margin
         close = [h for h in ranked if key(h) >= floor] if margin > 0 else ranked[:1]
         words = [words_of(h[0]) for h in ranked]
-        choices: list[tuple[str, str, Intent | None]] = []
+        choices: list[Pick] = []
         for h in close:
             i = ranked.index(h)
-            text = h[0]
+            heard = text = h[0]
             if self.config.correct_words:
-                if margin > 0:
-                    text = " ".join(borrow_known_words(
-                        words[i], words[:i] + words[i + 1:], self.corrector.known))
-                text = self.corrector.correct(text)
-            choices.append((h[0], text, None))
-        if not single or len({c[1] for c in choices}) == 1:
+                heard = " ".join(borrow_known_words(
+                    words[i], words[:i] + words[i + 1:], self.corrector.known)
+                    if margin > 0 else words[i])
+                text = self.corrector.correct(heard)
+            choices.append(Pick(h[0], text, None, heard))
+        if not single or len({c.text for c in choices}) == 1:
             return choices[0]
-        grounded = [(raw, text, self.grounder.ground(text)) for raw, text, _ in choices]
-        top_words, top = words_of(grounded[0][1]), grounded[0][2]
+        grounded = [c._replace(intent=self.grounder.ground(c.text)) for c in choices]
+        top_words, top = words_of(grounded[0].text), grounded[0].intent
         allowed = [0] + [k for k in range(1, len(grounded)) if may_replace(
-            words_of(grounded[k][1]), grounded[k][2], top_words, top)]
-        return grounded[max(allowed, key=lambda k: (intent_quality(grounded[k][2]), -k))]
+            words_of(grounded[k].text), grounded[k].intent, top_words, top)]
+        return grounded[max(allowed, key=lambda k: (intent_quality(grounded[k].intent), -k))]
 
     def _doubtful(self, text: str, intent: Intent) -> bool:
         """Whether a transcript is worth rescoring: its intent would ask back or means
@@ -263,13 +284,16 @@ class SpeechPipeline:
         return any(w not in known for w in words) or \
             bool(suspect_spans(words, self.corrector.known, self.vocabulary))
 
-    def _rescore(self, tr: Any, text: str, intent: Intent) -> tuple[str, Intent] | None:
+    def _rescore(self, tr: Any, text: str, intent: Intent, extra: list[str] | None = None
+                 ) -> tuple[str, Intent] | None:
         """World-constrained rescoring of a doubtful transcript (see
         :mod:`embodied_collab.speech.rescoring`): candidates from the world's names and the
         grammar, judged by forced decoding. The best-scoring candidate whose intent is
         actionable (no ask-back) and no worse is taken if its mean log-probability per token
         is at most ``rescore_margin`` (the transcript's intent is not actionable) or
-        ``rescore_margin_oov`` (it is, but holds unknown words) below the transcript's."""
+        ``rescore_margin_oov`` (it is, but holds unknown words) below the transcript's.
+        ``extra`` candidates (the spelling correction of ``text``) are judged with the
+        first round's."""
         if not self._doubtful(text, intent):
             return None
         words = words_of(text)
@@ -287,6 +311,9 @@ class SpeechPipeline:
             cands = candidate_texts(current.split(), self.corrector.known, self.vocabulary,
                                     stop_words=stop and not changed,
                                     max_candidates=self.config.rescore_candidates)
+            if extra and cur_score is None:
+                cands = [c for c in extra if c != current] + \
+                    [c for c in cands if c not in extra]
             if not self.config.world_rescoring:
                 cands = [c for c in cands if quick_command(c) is not None]
             if not cands:

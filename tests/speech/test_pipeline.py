@@ -153,6 +153,25 @@ def test_an_order_to_go_is_made_up_only_where_the_decoder_prefers_it(pipeline, m
     assert fixed is not None and fixed[1].slots["target"] == "office"
 
 
+def test_a_spelling_correction_is_checked_against_the_sound(pipeline, speaker, monkeypatch):
+    pipeline.set_world(None)
+    said = "Bring the purple book from the cabinet in the dining room to the shelf."
+    tr = pipeline.transcriber.transcribe(_speech16(speaker, said), pipeline.prompt)
+    heard = "bring the purple book from the cabinet in the nighting room to the shelf"
+    by_spelling = pipeline.corrector.correct(heard)
+    assert "sitting room" in by_spelling  # spelling alone picks the wrong room
+    fixed = pipeline._rescore(tr, heard, pipeline.grounder.ground(heard), extra=[by_spelling])
+    assert fixed is not None and fixed[1].slots["source_room"] == "dining_room", fixed
+    pick = pipeline._pick([(heard, -0.2)], single=True)
+    assert pick.heard == heard and pick.text == by_spelling
+    # recognize() does it by itself: the decoder (here made to write the misheard words,
+    # over the real encoder output of the real audio) needed a spelling correction
+    misheard = Transcript(heard, [(heard, -0.2)], encoded=tr.encoded, frames=tr.frames)
+    monkeypatch.setattr(pipeline.transcriber, "transcribe", lambda audio, prompt: misheard)
+    res = pipeline.recognize(np.zeros(SAMPLE_RATE, np.float32))
+    assert res.intent.slots["source_room"] == "dining_room" and res.timings["rescored"]
+
+
 def test_rescoring_repairs_an_and_heard_inside_a_name(pipeline, speaker):
     pipeline.set_world(None)
     said = "Bring the green box from the shelf in the hallway to the sink in the bathroom."
@@ -170,7 +189,7 @@ def test_the_most_complete_of_close_hypotheses_is_taken(pipeline):
     hyps = [("Place the purple apple under office cabinet.", -0.188),
             ("Place the purple apple on the office cabinet.", -0.222),
             ("Place the purple apple under office cabinet!", -0.261)]
-    raw, text, intent = pipeline._pick(hyps, single=True)
+    raw, text, intent, _ = pipeline._pick(hyps, single=True)
     assert text == "place the purple apple on the office cabinet"
     assert raw == hyps[1][0] and intent.slots["target"] == "cabinet"
     far = [hyps[0], ("Place the purple apple on the office cabinet.", -0.5)]
@@ -183,7 +202,7 @@ def test_the_most_complete_of_close_hypotheses_is_taken(pipeline):
     margin = pipeline.config.nbest_intent_margin
     try:
         pipeline.config.nbest_intent_margin = 0.0  # off: the best-scoring transcript
-        raw, text, intent = pipeline._pick(hyps, single=True)
+        raw, text, intent, _ = pipeline._pick(hyps, single=True)
         assert raw == hyps[0][0] and intent is None
     finally:
         pipeline.config.nbest_intent_margin = margin
