@@ -92,7 +92,7 @@ class SpeechConfig:
     nbest_intent_margin: float = 0.15
     world_rescoring: bool = True
     stop_spotting: bool = True
-    rescore_candidates: int = 12
+    rescore_candidates: int = 16
     rescore_margin: float = 1.5
     rescore_margin_oov: float = 0.6
     stop_over_cancel_margin: float = 0.5

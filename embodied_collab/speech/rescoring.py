@@ -275,14 +275,16 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
         elif span.role in ("size", "colour"):
             options = names[span.role]
         elif span.role == "object":
-            options = list(names["object"]) + _ranked(text, names["object_synonym"], 2)
+            options = list(names["object"]) + _ranked(text, names["object_synonym"],
+                                                      len(names["object_synonym"]))
             if span.end - span.start >= 2 and names["described"]:
                 options += _ranked(text, names["described"], per_span)
         else:
             options = _ranked(text, names["object"] + names["place"] + names["synonym"],
                               per_span)
-            if _object_position(words, span):
-                options += _ranked(text, names["described"], per_span)
+            if _object_position(words, span):  # where the object goes: every object too
+                options += names["object"] + _ranked(text, names["described"], per_span)
+            options = list(dict.fromkeys(options))
         for opt in options:
             cand = " ".join(words[:span.start] + opt.split() + words[span.end:])
             if cand not in out and cand != " ".join(words):
