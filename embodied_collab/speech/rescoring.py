@@ -275,10 +275,10 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
         elif span.role in ("size", "colour"):
             options = names[span.role]
         elif span.role == "object":
-            options = list(names["object"]) + _ranked(text, names["object_synonym"],
-                                                      len(names["object_synonym"]))
+            options = list(names["object"])
             if span.end - span.start >= 2 and names["described"]:
                 options += _ranked(text, names["described"], per_span)
+            options += _ranked(text, names["object_synonym"], len(names["object_synonym"]))
         else:
             options = _ranked(text, names["object"] + names["place"] + names["synonym"],
                               per_span)
