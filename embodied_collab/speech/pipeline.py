@@ -228,6 +228,11 @@ class SpeechPipeline:
             if rescored is not None:
                 text, intent = rescored
                 timings["rescored"] = 1.0
+                if guessed and (spelled := self.corrector.correct(text)) != text:
+                    # words the rescoring left unknown are corrected by spelling, as before
+                    better = self.grounder.ground(spelled)
+                    if intent_quality(better) >= intent_quality(intent):
+                        text, intent = spelled, better
             if guessed or "rescored" in timings or self._doubtful(text, intent):
                 timings["rescore"] = time.perf_counter() - t1
         t2 = time.perf_counter()
@@ -307,7 +312,8 @@ class SpeechPipeline:
         # orders to go to the one place heard: only where the decoder prefers them
         go_orders = set(go_to_named_place(words, self.vocabulary)) if stop else set()
         changed = False
-        for _ in range(_RESCORE_ROUNDS):
+        # taking the spelling correction (which may change several spans) uses up a round
+        for _ in range(_RESCORE_ROUNDS + bool(extra)):
             cands = candidate_texts(current.split(), self.corrector.known, self.vocabulary,
                                     stop_words=stop and not changed,
                                     max_candidates=self.config.rescore_candidates)

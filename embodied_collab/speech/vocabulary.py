@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from embodied_collab.sim import catalog
+from embodied_collab.speech.config_speech import CANCEL_PHRASES, STOP_PHRASES
 
 #: Spoken synonyms of catalog names: surface phrase -> (kind, catalog key).
 SYNONYMS: dict[str, tuple[str, str]] = {
@@ -141,7 +142,9 @@ class Corrector:
 
     def __init__(self, vocabulary: Vocabulary, cutoff: float = 0.75) -> None:
         self.cutoff = cutoff
-        self.known = vocabulary.content_words() | FUNCTION_WORDS
+        # the words of stop and cancel orders are never corrected ("never mind" is no "find")
+        self.known = vocabulary.content_words() | FUNCTION_WORDS | \
+            {w for p in STOP_PHRASES + CANCEL_PHRASES for w in p.split()}
         self.targets = sorted(vocabulary.content_words())
         self.multi = sorted(p for p in vocabulary.phrases if " " in p)
         #: names with a small word inside ("chest of drawers"): (first, middle, last word)

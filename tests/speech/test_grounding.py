@@ -113,6 +113,8 @@ def test_corrector_fixes_misheard_world_words():
     assert c.correct("go to the hallwey") == "go to the hallway"
     assert c.correct("put it on the cabinett") == "put it on the cabinet"
     assert c.correct("the quick brown fox") == "the quick brown fox"  # not forced onto the world
+    # the words of stop and cancel orders are left alone ("mind" is close to "find")
+    assert c.correct("never mind") == "never mind" and c.correct("forget it") == "forget it"
     assert c.oov_rate("bring the cup") == 0.0 and c.oov_rate("zebra") == 1.0
 
 

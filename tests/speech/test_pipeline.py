@@ -16,6 +16,7 @@ from embodied_collab.speech.asr import Transcript, resolve_model, trim_repetitio
 from embodied_collab.speech.audio import SAMPLE_RATE, resample, write_wav
 from embodied_collab.speech.bench import word_errors
 from embodied_collab.speech.config_speech import SpeechConfig
+from embodied_collab.speech.rescoring import sentence
 from embodied_collab.speech.tts import Speaker, reply_for
 
 pytestmark = pytest.mark.models
@@ -170,6 +171,24 @@ def test_a_spelling_correction_is_checked_against_the_sound(pipeline, speaker, m
     monkeypatch.setattr(pipeline.transcriber, "transcribe", lambda audio, prompt: misheard)
     res = pipeline.recognize(np.zeros(SAMPLE_RATE, np.float32))
     assert res.intent.slots["source_room"] == "dining_room" and res.timings["rescored"]
+
+
+def test_words_the_rescoring_leaves_unknown_are_still_corrected_by_spelling(pipeline,
+                                                                          monkeypatch):
+    pipeline.set_world(None)
+    heard = "bring the blue marks to the kitchin"
+
+    def fake_score(tr, texts):  # a fake decoder that hears "box" but not "kitchen"
+        return [-2.0 if t == sentence(heard) else -1.0 if t == "Bring the blue box to the "
+                "kitchin." else -5.0 for t in texts]
+
+    misheard = Transcript(heard, [(heard, -0.2)], encoded=np.zeros((1, 1, 1), np.float32),
+                          frames=1)
+    monkeypatch.setattr(pipeline.transcriber, "transcribe", lambda audio, prompt: misheard)
+    monkeypatch.setattr(pipeline.transcriber, "score", fake_score)
+    res = pipeline.recognize(np.zeros(SAMPLE_RATE, np.float32))
+    assert res.text == "bring the blue box to the kitchen", res.text
+    assert res.intent.slots["object"] == "box" and res.intent.slots["target"] == "kitchen"
 
 
 def test_rescoring_repairs_an_and_heard_inside_a_name(pipeline, speaker):
