@@ -65,10 +65,12 @@ def trim_repetition(text: str) -> str:
     """Cut the loops a decoder falls into on short inputs: ``"Stop. Stop. Stop."`` -> ``Stop.``.
 
     A tail that repeats the text from its start (period ``p``) is cut when it starts after a
-    sentence end or repeats at least one whole period.
+    sentence end or repeats at least one whole period. Words are compared without apostrophes
+    and a plural or possessive ``s`` (a loop may write "bathroom's" once and "bathrooms" the
+    next time).
     """
     toks = text.split()
-    norm = [re.sub(r"[^a-z0-9']", "", t.lower()) for t in toks]
+    norm = [re.sub(r"[^a-z0-9]", "", t.lower()).removesuffix("s") for t in toks]
     n = len(toks)
     for p in range(1, n):
         # the last word of a loop cut by the length budget may be cut short ("funga j")

@@ -298,3 +298,10 @@ def test_trim_repetition():
     assert trim_repetition("Stop. Stop. Stop. St") == "Stop."
     assert trim_repetition("Go to the kitchen. Go to") == "Go to the kitchen."
     assert trim_repetition("put the cup on the cup") == "put the cup on the cup"
+    # a loop that spells a word differently each time (seen with Whisper base)
+    said = "Bring the black novel from the bathroom's sink to the laundry."
+    again = "Bring the black novel from the bathrooms sink to the laundry."
+    assert trim_repetition(f"{said} {again} {again}") == said
+    # two different sentences stay
+    two = "Take the red cup to the kitchen. Take the blue cup to the kitchen."
+    assert trim_repetition(two) == two
