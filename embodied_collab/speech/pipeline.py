@@ -223,17 +223,19 @@ class SpeechPipeline:
             if guessed:
                 rescored = self._rescore(trs[0], pick.heard, self.grounder.ground(pick.heard),
                                          extra=[text])
-            elif self._doubtful(text, intent):
+                if rescored is not None and (spelled := self.corrector.correct(
+                        rescored[0])) != rescored[0]:
+                    # words the rescoring left unknown are corrected by spelling, as before
+                    better = self.grounder.ground(spelled)
+                    if intent_quality(better) >= intent_quality(rescored[1]):
+                        rescored = spelled, better
+            doubtful = rescored is None and self._doubtful(text, intent)
+            if doubtful:  # the (corrected) transcript itself, as without the check above
                 rescored = self._rescore(trs[0], text, intent)
             if rescored is not None:
                 text, intent = rescored
                 timings["rescored"] = 1.0
-                if guessed and (spelled := self.corrector.correct(text)) != text:
-                    # words the rescoring left unknown are corrected by spelling, as before
-                    better = self.grounder.ground(spelled)
-                    if intent_quality(better) >= intent_quality(intent):
-                        text, intent = spelled, better
-            if guessed or "rescored" in timings or self._doubtful(text, intent):
+            if guessed or doubtful:
                 timings["rescore"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         speech_s = sum(s.size for s in spans) / SAMPLE_RATE
