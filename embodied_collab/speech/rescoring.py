@@ -42,10 +42,11 @@ _LEADING = frozenset({"robot", "please", "hey", "okay", "ok", "now", "and", "the
 @dataclass(frozen=True)
 class Span:
     """Doubtful words ``words[start:end]`` and what the grammar expects there: ``verb``,
-    ``modifier`` (a colour or size, before an object name), ``size`` or ``colour`` (a
-    modifier the description's order rules out: "the orange black book"), ``link`` (``to`` heard as
-    ``and``), ``preposition`` (a place name heard where ``from``/``to``/``on`` belongs),
-    ``object`` or ``name`` (any object, furniture or room name, or one of their synonyms)."""
+    ``modifier`` (a colour or size, before an object name), ``size`` or ``colour`` (where the
+    description's order rules out what was heard: "the orange black book"), ``link`` (``to``
+    heard as ``and``), ``preposition`` (a place name heard where ``from``/``to``/``on``
+    belongs), ``object`` or ``name`` (any object, furniture or room name, or one of their
+    synonyms)."""
 
     start: int
     end: int
