@@ -285,6 +285,9 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
                               per_span)
             if _object_position(words, span):  # where the object goes: every object too
                 options += names["object"] + _ranked(text, names["described"], per_span)
+            elif _place_then_article(words, span):  # "the measuring the bedroom"
+                furniture = [p for p in names["place"] if p not in names["room"]]
+                options += [f"{p} in" for p in _ranked(text, furniture, per_span)]
             options = list(dict.fromkeys(options))
         for opt in options:
             cand = " ".join(words[:span.start] + opt.split() + words[span.end:])
@@ -335,6 +338,14 @@ def _object_position(words: list[str], span: Span) -> bool:
     before = words[:span.start - 1]
     return not ({"it", "them"} & set(before)) and \
         not any(catalog.OBJECTS.get(w) is not None for w in before)
+
+
+def _place_then_article(words: list[str], span: Span) -> bool:
+    """Whether ``span`` stands between two articles after a preposition ("from the
+    *measuring* the bedroom"): a place's name and the ``in`` that joins it to the room
+    ("from the dresser in the bedroom"), heard as one word."""
+    return 2 <= span.start and span.end < len(words) and words[span.end] in _ARTICLES and \
+        words[span.start - 1] in _ARTICLES and words[span.start - 2] in _PLACE_PREPS
 
 
 def _second_clause(words: list[str], span: Span, names: dict[str, list[str]],

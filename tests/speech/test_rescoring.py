@@ -207,3 +207,13 @@ def test_to_heard_as_and_and_a_room_name_heard_as_two_words():
 def test_sentence_form():
     assert sentence("find the blue box") == "Find the blue box."
     assert sentence("  ") == ""
+
+
+def test_a_word_between_two_articles_is_tried_as_a_place_and_its_in():
+    v, known = _setup()
+    words = words_of("bring the black cup from the measuring the bedroom to the shelf")
+    cands = candidate_texts(words, known, v)
+    assert "bring the black cup from the dresser in the bedroom to the shelf" in cands
+    # only where a preposition and an article come before it: not for the command's object
+    cands = candidate_texts(words_of("find the measuring the bedroom"), known, v)
+    assert not any(" in the bedroom" in c for c in cands)
