@@ -30,8 +30,14 @@ from embodied_collab.speech.vocabulary import words_of
 
 logger = logging.getLogger(__name__)
 
-#: Noise conditions: None is clean, numbers are SNR in dB.
-CONDITIONS: tuple[float | None, ...] = (None, 20.0, 10.0)
+#: Noise conditions by name: SNR in dB, None for clean speech.
+CONDITIONS: dict[str, float | None] = {"clean": None, "20db": 20.0, "10db": 10.0}
+
+
+def accuracy_key(condition: str) -> str:
+    """The output key of a condition's word accuracy: ``word_accuracy`` (clean),
+    ``word_accuracy_20db``, ``word_accuracy_10db``."""
+    return "word_accuracy" if condition == "clean" else f"word_accuracy_{condition}"
 _LEAD_S, _TAIL_S, _CHUNK = 0.5, 0.8, 1024
 
 
@@ -71,7 +77,7 @@ def bench_jobs(n_commands: int, seed: int) -> list[tuple[int, Command, float | N
     commands: list[Command] = []
     for j, c in enumerate(templ):  # interleave: template, task, template, task, ...
         commands += [c] + ([tasks[j]] if j < len(tasks) else [])
-    return [(i, c, snr) for i, c in enumerate(commands) for snr in CONDITIONS]
+    return [(i, c, snr) for i, c in enumerate(commands) for snr in CONDITIONS.values()]
 
 
 def bench_audio(jobs: list[tuple[int, Command, float | None]], voices: list[Voice], seed: int,
@@ -123,10 +129,6 @@ def intent_matches(cmd: Command, intent: Any) -> bool:
     return intent.verb == cmd.verb and intent.slots == cmd.slots
 
 
-#: Benchmark conditions: output name -> SNR in dB (None = clean).
-_CONDITIONS: dict[str, float | None] = {"clean": None, "20db": 20.0, "10db": 10.0}
-
-
 def pool_runs(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """Results of :func:`run_bench` over several seeds (``{seed: result}``), pooled:
     word accuracy per condition and intent accuracy over all their utterances, and how many
@@ -143,11 +145,10 @@ def pool_runs(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
     n = sum(r["utterances"] for r in runs.values())
     ok = sum(r["counts"]["intents_ok"] for r in runs.values())
     out: dict[str, Any] = {"seeds": sorted(runs), "utterances": n}
-    for c, key in (("clean", "word_accuracy"), ("20db", "word_accuracy_20db"),
-                   ("10db", "word_accuracy_10db")):
+    for c in CONDITIONS:
         e = sum(r["counts"]["word_errors"][c][0] for r in runs.values())
         w = sum(r["counts"]["word_errors"][c][1] for r in runs.values())
-        out[key] = round(1.0 - e / w, 4) if w else float("nan")
+        out[accuracy_key(c)] = round(1.0 - e / w, 4) if w else float("nan")
     out["intent_accuracy"] = round(ok / n, 4) if n else float("nan")
     out["intent_accuracy_min"] = min(r["intent_accuracy"] for r in runs.values())
     out["seeds_meeting_goals"] = {
@@ -269,9 +270,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
 
     n = len(jobs)
     out: dict[str, Any] = {
-        "word_accuracy": _acc(errs[None]),
-        "word_accuracy_20db": _acc(errs[20.0]),
-        "word_accuracy_10db": _acc(errs[10.0]),
+        **{accuracy_key(c): _acc(errs[snr]) for c, snr in CONDITIONS.items()},
         "intent_accuracy": round(intents_ok / n, 4) if n else float("nan"),
         "rtf": round(compute_s / audio_total, 4) if audio_total else float("nan"),
         "latency_s_p50": round(_pct(lat, 50), 3),
@@ -305,15 +304,13 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         "hard_utterances": hard,
         # raw counts, so that runs over several seeds can be pooled (:func:`pool_runs`)
         "counts": {"word_errors": {c: [sum(e for e, _ in errs[snr]), sum(w for _, w in errs[snr])]
-                                   for c, snr in _CONDITIONS.items()},
+                                   for c, snr in CONDITIONS.items()},
                    "intents_ok": intents_ok},
     }
     if baseline:
         out["baseline"] = {
             "description": "plain faster-whisper base: beam 5, no prompt, no VAD, 30 s window",
-            "word_accuracy": _acc(base_errs[None]),
-            "word_accuracy_20db": _acc(base_errs[20.0]),
-            "word_accuracy_10db": _acc(base_errs[10.0]),
+            **{accuracy_key(c): _acc(base_errs[snr]) for c, snr in CONDITIONS.items()},
             "intent_accuracy": round(base_intents_ok / n, 4) if n else float("nan"),
             "rtf": round(base_compute_s / audio_total, 4) if audio_total else float("nan"),
             "latency_s_p50": round(_pct(base_lat, 50), 3),
