@@ -27,6 +27,8 @@ def test_bench_over_two_seeds_prints_each_run_and_the_pooled_result():
     words = sum(r["counts"]["word_errors"]["clean"][1] for r in res["runs"].values())
     assert words > 0  # the first utterance of each run is a clean one
     assert 0.0 <= pooled["word_accuracy"] <= 1.0
+    errors = sum(r["counts"]["word_errors"]["clean"][0] for r in res["runs"].values())
+    assert pooled["word_accuracy"] == round(1.0 - errors / words, 4)  # summed, not averaged
 
 
 def test_only_is_refused_with_seeds():
