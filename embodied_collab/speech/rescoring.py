@@ -303,6 +303,56 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
     return out
 
 
+def named_spans(words: list[str], vocabulary: Vocabulary) -> list[tuple[int, int, str]]:
+    """The world names in ``words`` as ``(start, end, kind)``, longest name first ("dining
+    room" is one room, not a word and a room)."""
+    phrases = vocabulary.phrases
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        for n in (3, 2, 1):
+            kind = phrases.get(" ".join(words[i:i + n]), ("",))[0] if i + n <= len(words) \
+                else ""
+            if kind:
+                out.append((i, i + n, kind))
+                i += n
+                break
+        else:
+            i += 1
+    return out
+
+
+def slot_candidates(words: list[str], doubted: list[int], vocabulary: Vocabulary, *,
+                    max_candidates: int = 16) -> list[str]:
+    """Transcripts naming another thing of the same kind where ``words`` has a doubted
+    world name: each word index in ``doubted`` (most doubted first) that lies in a colour,
+    size, object, room or furniture name gives one candidate per other name of that kind
+    in the world ("the blue flask" -> "the black flask", "the red flask", ...). At most
+    ``max_candidates``; the original is never one."""
+    names = world_names(vocabulary)
+    synonyms = {kind: [p for p in names["synonym"] if SYNONYMS[p][0] == kind]
+                for kind in ("object", "room", "furniture")}
+    options = {"colour": sorted(catalog.COLOURS), "size": sorted(catalog.SIZES),
+               "object": names["object"] + synonyms["object"],
+               "room": names["room"] + synonyms["room"],
+               "furniture": [p for p in names["place"] if p not in names["room"]] +
+               synonyms["furniture"]}
+    spans = named_spans(words, vocabulary)
+    out: list[str] = []
+    done: set[int] = set()
+    for i in doubted:
+        for start, end, kind in spans:
+            if not start <= i < end or start in done or kind not in options:
+                continue
+            done.add(start)
+            said = vocabulary.phrases[" ".join(words[start:end])][1]
+            for opt in options[kind]:
+                cand = " ".join(words[:start] + opt.split() + words[end:])
+                if vocabulary.phrases.get(opt, ("", opt))[1] != said and cand not in out:
+                    out.append(cand)
+    return out[:max_candidates]
+
+
 #: How a short order to drive somewhere starts.
 _GO_PHRASES: tuple[str, ...] = tuple(v for v in VERB_PHRASES if v.endswith(" to"))
 

@@ -17,6 +17,9 @@ BAD = [
     ("rescore_candidates", 0),
     ("rescore_margin", -0.5),
     ("rescore_margin_oov", 11.0),
+    ("second_opinion", None),
+    ("second_opinion_doubt", 1.0),
+    ("second_opinion_margin", -0.1),
     ("vad_threshold", 1.0),
     ("min_silence_ms", 10),
     ("speculative_ms", 400),  # >= min_silence_ms

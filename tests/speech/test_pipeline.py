@@ -173,6 +173,43 @@ def test_a_spelling_correction_is_checked_against_the_sound(pipeline, speaker, m
     assert res.intent.slots["source_room"] == "dining_room" and res.timings["rescored"]
 
 
+def test_the_second_opinion_rechecks_a_world_word_whisper_heard_wrong(pipeline, speaker,
+                                                                      monkeypatch):
+    pipeline.set_world(None)
+    assert pipeline.second is not None  # on by default, from its package
+    audio = _speech16(speaker, "Put the black flask in the kitchen.")
+    tr = pipeline.transcriber.transcribe(audio, pipeline.prompt)
+    ok = pipeline.recognize(audio)  # heard right: checked, nothing to change
+    assert ok.intent.slots["object_colour"] == "black", ok.text
+    assert "recheck" in ok.timings and "rechecked" not in ok.timings
+    # the decoder (made to write a confidently wrong colour, over the real encoder output of
+    # the real audio) makes sense to the grammar and the world: no rescoring, but the second
+    # model doubts "blue", and both models together prefer "black"
+    heard = "Put the blue flask in the kitchen."
+    misheard = Transcript(heard, [(heard, -0.1)], encoded=tr.encoded, frames=tr.frames)
+    monkeypatch.setattr(pipeline.transcriber, "transcribe", lambda audio, prompt: misheard)
+    res = pipeline.recognize(audio)
+    assert res.intent.slots["object_colour"] == "black" and res.timings["rechecked"], res.text
+    assert "rescored" not in res.timings
+    # a candidate must beat the transcript by the margin
+    monkeypatch.setattr(pipeline.config, "second_opinion_margin", 10.0)
+    assert pipeline.recognize(audio).intent.slots["object_colour"] == "blue"
+
+
+def test_the_second_opinion_can_be_turned_off_and_a_missing_one_is_named(pipeline, caplog):
+    from embodied_collab.speech.pipeline import SpeechPipeline
+
+    shared = {"transcriber": pipeline.transcriber, "embedder": pipeline._embedder,
+              "vad": pipeline.vad}
+    off = SpeechPipeline(SpeechConfig(second_opinion=""), second_opinion=pipeline.second,
+                         **shared)
+    assert off.second is None
+    with caplog.at_level("WARNING"):
+        missing = SpeechPipeline(SpeechConfig(second_opinion="/nonexistent/moonshine"), **shared)
+    assert missing.second is None
+    assert "second-opinion check off" in caplog.text and "/nonexistent/moonshine" in caplog.text
+
+
 def test_words_the_rescoring_leaves_unknown_are_still_corrected_by_spelling(pipeline,
                                                                           monkeypatch):
     pipeline.set_world(None)
@@ -186,6 +223,7 @@ def test_words_the_rescoring_leaves_unknown_are_still_corrected_by_spelling(pipe
                           frames=1)
     monkeypatch.setattr(pipeline.transcriber, "transcribe", lambda audio, prompt: misheard)
     monkeypatch.setattr(pipeline.transcriber, "score", fake_score)
+    monkeypatch.setattr(pipeline, "second", None)  # no second opinion on the fake's silence
     res = pipeline.recognize(np.zeros(SAMPLE_RATE, np.float32))
     assert res.text == "bring the blue box to the kitchen", res.text
     assert res.intent.slots["object"] == "box" and res.intent.slots["target"] == "kitchen"

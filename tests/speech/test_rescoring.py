@@ -1,12 +1,15 @@
 """Candidates of world-constrained rescoring (pure logic, no model): doubtful spans, the
 grammar's role for each, and the world's names put in their place."""
 
+from embodied_collab.sim import catalog
 from embodied_collab.sim.generate import generate_task
 from embodied_collab.speech.rescoring import (
     STOP_CANDIDATES,
     Span,
     candidate_texts,
+    named_spans,
     sentence,
+    slot_candidates,
     suspect_spans,
     world_names,
 )
@@ -217,3 +220,29 @@ def test_a_word_between_two_articles_is_tried_as_a_place_and_its_in():
     # only where a preposition and an article come before it: not for the command's object
     cands = candidate_texts(words_of("find the measuring the bedroom"), known, v)
     assert not any(" in the bedroom" in c for c in cands)
+
+
+def test_a_doubted_world_name_is_swapped_for_the_others_of_its_kind():
+    v, _ = _setup()
+    words = words_of("put the little blue flask on the table in the dining room")
+    assert named_spans(words, v) == [(2, 3, "size"), (3, 4, "colour"), (4, 5, "object"),
+                                     (7, 8, "furniture"), (10, 12, "room")]
+    colours = slot_candidates(words, [3], v)
+    assert "put the little black flask on the table in the dining room" in colours
+    assert {c.split()[3] for c in colours} == set(catalog.COLOURS) - {"blue"}
+    # "little" is "small": only the other size; "flask" is a bottle: never "bottle"
+    assert slot_candidates(words, [2], v) == \
+        ["put the large blue flask on the table in the dining room"]
+    objects = slot_candidates(words, [4], v, max_candidates=64)
+    said = {c.split()[4] for c in objects}
+    assert said >= set(world_names(v)["object"]) - {"bottle"} and "bottle" not in said
+    assert {"novel", "mug"} <= said  # synonyms too ("novel" is a book)
+    assert all(SYNONYMS.get(w, ("", ""))[1] != "bottle" for w in said)
+    # a two-word room is one name; the most doubted word comes first; the limit holds
+    both = slot_candidates(words, [11, 4], v, max_candidates=30)
+    assert both[0] == "put the little blue flask on the table in the bathroom"
+    assert both.index(objects[0]) > both.index("put the little blue flask on the table "
+                                               "in the kitchen")
+    assert len(slot_candidates(words, [11, 4], v, max_candidates=3)) == 3
+    # words that name nothing, or nothing doubted: no candidates
+    assert slot_candidates(words, [0, 1, 5], v) == [] and slot_candidates(words, [], v) == []
