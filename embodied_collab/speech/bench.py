@@ -307,6 +307,7 @@ def run_bench(n_commands: int = 40, *, seed: int = 1234, limit: int | None = Non
                    "rescore_margin_oov": config.rescore_margin_oov,
                    "second_opinion": config.second_opinion,
                    "second_opinion_doubt": config.second_opinion_doubt,
+                   "second_opinion_candidates": config.second_opinion_candidates,
                    "second_opinion_margin": config.second_opinion_margin},
         "failures": failures[:60],
         "hard_utterances": hard,

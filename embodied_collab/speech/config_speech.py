@@ -64,6 +64,7 @@ class SpeechConfig:
         second_opinion_doubt: a world name (colour, size, object, room, furniture) whose
             log-probability under the second model is below this is rechecked: every other
             name of its kind is a candidate.
+        second_opinion_candidates: most candidates of one recheck.
         second_opinion_margin: how much higher the summed score of both models (mean
             log-probability per token, each) a candidate needs than the transcript to
             replace it.
@@ -108,6 +109,7 @@ class SpeechConfig:
     correction_cutoff: float = 0.75
     second_opinion: str = "moonshine-base-en"
     second_opinion_doubt: float = -4.0
+    second_opinion_candidates: int = 32
     second_opinion_margin: float = 0.0
     vad: bool = True
     vad_threshold: float = 0.5
@@ -156,6 +158,9 @@ class SpeechConfig:
         if not -50.0 <= self.second_opinion_doubt <= 0.0:
             raise ValueError(f"second_opinion_doubt must be in [-50, 0], got "
                              f"{self.second_opinion_doubt!r}")
+        if not 1 <= self.second_opinion_candidates <= 64:
+            raise ValueError(f"second_opinion_candidates must be in [1, 64], got "
+                             f"{self.second_opinion_candidates!r}")
         if not 0.0 <= self.second_opinion_margin <= 10.0:
             raise ValueError(f"second_opinion_margin must be in [0, 10], got "
                              f"{self.second_opinion_margin!r}")

@@ -403,7 +403,7 @@ class SpeechPipeline:
         doubted = sorted((i for i, f in enumerate(fits) if f < self.config.second_opinion_doubt),
                          key=lambda i: fits[i])
         cands = slot_candidates(words, doubted, self.vocabulary,
-                                max_candidates=self.config.rescore_candidates)
+                                max_candidates=self.config.second_opinion_candidates)
         if not cands:
             return None
         texts = [sentence(t) for t in [" ".join(words), *cands]]

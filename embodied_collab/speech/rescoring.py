@@ -12,6 +12,7 @@ utterance (``low mat star``) -> ``robot stop``, ``cancel``, ...
 from __future__ import annotations
 
 import difflib
+import itertools
 from dataclasses import dataclass
 
 from embodied_collab.sim import catalog
@@ -322,13 +323,21 @@ def named_spans(words: list[str], vocabulary: Vocabulary) -> list[tuple[int, int
     return out
 
 
+#: Prepositions a recheck swaps for each other ("take the cup *to* the table" -> "from").
+SLOT_PREPOSITIONS: tuple[str, ...] = ("from", "to", "on", "onto", "in")
+
+
 def slot_candidates(words: list[str], doubted: list[int], vocabulary: Vocabulary, *,
                     max_candidates: int = 16) -> list[str]:
     """Transcripts naming another thing of the same kind where ``words`` has a doubted
-    world name: each word index in ``doubted`` (most doubted first) that lies in a colour,
-    size, object, room or furniture name gives one candidate per other name of that kind
-    in the world ("the blue flask" -> "the black flask", "the red flask", ...). At most
-    ``max_candidates``; the original is never one."""
+    world name or preposition: each word index in ``doubted`` (most doubted first) that lies
+    in a colour, size, object, room or furniture name gives one candidate per other name of
+    that kind in the world, synonyms included ("the blue flask" -> "the black flask", "the
+    red flask", ...; "the orange apple" -> "the orange novel"), but none that means the same
+    ("little" is "small"); a doubted preposition gives the others of
+    :data:`SLOT_PREPOSITIONS`. The doubted words take turns (the first candidate of each,
+    then the second of each, ...), so one with many alternatives does not crowd out the
+    rest. At most ``max_candidates``; the original is never one."""
     names = world_names(vocabulary)
     synonyms = {kind: [p for p in names["synonym"] if SYNONYMS[p][0] == kind]
                 for kind in ("object", "room", "furniture")}
@@ -336,20 +345,26 @@ def slot_candidates(words: list[str], doubted: list[int], vocabulary: Vocabulary
                "object": names["object"] + synonyms["object"],
                "room": names["room"] + synonyms["room"],
                "furniture": [p for p in names["place"] if p not in names["room"]] +
-               synonyms["furniture"]}
-    spans = named_spans(words, vocabulary)
-    out: list[str] = []
+               synonyms["furniture"], "preposition": list(SLOT_PREPOSITIONS)}
+    spans = named_spans(words, vocabulary) + [(i, i + 1, "preposition")
+                                              for i, w in enumerate(words)
+                                              if w in SLOT_PREPOSITIONS]
+    original = " ".join(words)
+    per_slot: list[list[str]] = []
     done: set[int] = set()
     for i in doubted:
         for start, end, kind in spans:
             if not start <= i < end or start in done or kind not in options:
                 continue
             done.add(start)
-            said = vocabulary.phrases[" ".join(words[start:end])][1]
-            for opt in options[kind]:
-                cand = " ".join(words[:start] + opt.split() + words[end:])
-                if vocabulary.phrases.get(opt, ("", opt))[1] != said and cand not in out:
-                    out.append(cand)
+            said = " ".join(words[start:end])
+            meaning = vocabulary.phrases.get(said, ("", said))[1]
+            per_slot.append([" ".join(words[:start] + opt.split() + words[end:])
+                             for opt in options[kind]
+                             if vocabulary.phrases.get(opt, ("", opt))[1] != meaning])
+    out: list[str] = []
+    for turn in itertools.zip_longest(*per_slot):
+        out += [c for c in turn if c is not None and c != original and c not in out]
     return out[:max_candidates]
 
 

@@ -41,6 +41,8 @@ _SPACE = "\u2581"
 _BOS, _EOS = 1, 2
 #: Ids 3..258 are the byte-fallback tokens <0x00>..<0xFF>; merged pieces start after them.
 _FIRST_BYTE, _FIRST_PIECE = 3, 259
+#: Leading tokens shared with the first text worth decoding from its cache (``_token_logprobs``).
+_MIN_SHARED = 4
 #: Files converted from the package's ORT format (name in the asset -> plain ONNX name).
 _CONVERTED = {"encoder_model.ort": "encoder.onnx", "decoder_model_merged.ort": "decoder.onnx"}
 
@@ -187,19 +189,52 @@ class SecondOpinion:
                      use_cache_branch=np.array([False]))
         return feeds
 
+    def _run(self, seqs: list[list[int]], states: np.ndarray,
+             past: dict[str, np.ndarray] | None = None, start: int = 0
+             ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One decoder run over ``seqs[k][start:]`` (right-padded), after the cached keys and
+        values ``past`` of the ``start`` tokens they share, if any: the logits, and the
+        keys and values of all positions."""
+        tails = [s[start:] for s in seqs]
+        ids = np.zeros((len(tails), max(map(len, tails))), np.int64)
+        for k, t in enumerate(tails):
+            ids[k, :len(t)] = t
+        feeds = self._feeds(ids, np.repeat(states, len(seqs), axis=0))
+        if past is not None:
+            feeds["use_cache_branch"] = np.array([True])
+            for inp in self._past:
+                value = past[inp.name.replace("past_key_values", "present")]
+                if ".decoder." in inp.name:
+                    value = value[:, :, :start]
+                feeds[inp.name] = np.repeat(value, len(seqs), axis=0)
+        res = self.decoder.run(None, feeds)
+        return res[0], dict(zip(self._outputs[1:], res[1:], strict=True))
+
     def _token_logprobs(self, states: np.ndarray, texts: list[str]
                         ) -> list[tuple[list[int], np.ndarray]]:
         """Forced decoding of non-empty ``texts``: per text, its token ids (end token
-        included) and the log-probability of each."""
+        included) and the log-probability of each.
+
+        Candidates mostly differ from the first text in one word: the first text is decoded
+        alone, and each other text only from where it departs from it, from the first's
+        cached keys and values (one batch per departure point)."""
         seqs = [[_BOS, *self.tokenizer.encode(t), _EOS] for t in texts]
-        ids = np.zeros((len(seqs), max(map(len, seqs))), np.int64)
-        for k, s in enumerate(seqs):
-            ids[k, :len(s)] = s
-        logits = self.decoder.run(["logits"], self._feeds(
-            ids, np.repeat(states, len(seqs), axis=0)))[0]
+        first_logits, past = self._run(seqs[:1], states)
+        logits: list[np.ndarray] = [first_logits[0, :len(seqs[0]) - 1]]
+        departs: dict[int, list[int]] = {}
+        for k, s in enumerate(seqs[1:], start=1):
+            d = 0
+            while d < min(len(s), len(seqs[0])) - 1 and s[d] == seqs[0][d]:
+                d += 1
+            departs.setdefault(d if d >= _MIN_SHARED else 0, []).append(k)
+            logits.append(first_logits[0, :0])
+        for d, group in departs.items():
+            tail, _ = self._run([seqs[k] for k in group], states, past if d else None, d)
+            for j, k in enumerate(group):
+                logits[k] = np.concatenate([first_logits[0, :d],
+                                            tail[j, :len(seqs[k]) - 1 - d]])
         out = []
-        for k, s in enumerate(seqs):
-            lg = logits[k, :len(s) - 1]
+        for s, lg in zip(seqs, logits, strict=True):
             m = lg.max(axis=-1, keepdims=True)
             logp = lg - m - np.log(np.exp(lg - m).sum(axis=-1, keepdims=True))
             out.append((s[1:], logp[np.arange(len(s) - 1), s[1:]].astype(np.float64)))

@@ -19,6 +19,7 @@ BAD = [
     ("rescore_margin_oov", 11.0),
     ("second_opinion", None),
     ("second_opinion_doubt", 1.0),
+    ("second_opinion_candidates", 0),
     ("second_opinion_margin", -0.1),
     ("vad_threshold", 1.0),
     ("min_silence_ms", 10),

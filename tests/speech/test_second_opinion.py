@@ -40,6 +40,12 @@ def test_tokenizer_matches_the_models_own_pieces(second):
 def test_forced_decoding_prefers_what_was_said(second, states):
     right, wrong, empty = second.score(states, [SAID, MISHEARD, " "])
     assert right > wrong and empty == float("-inf")
+    # a batch decodes each candidate from where it departs from the first text (its cached
+    # start): the same scores as decoding each alone
+    batch = [SAID, "Put the black flask in the bedroom.", MISHEARD, "Stop."]
+    alone = [second.score(states, [t])[0] for t in batch]
+    assert second.score(states, batch) == pytest.approx(alone, abs=1e-4)
+    assert alone[0] == max(alone)
     fits = second.word_scores(states, MISHEARD)
     assert len(fits) == len(MISHEARD.split())
     assert int(np.argmin(fits)) == 2  # "blue" fits the sound worst
