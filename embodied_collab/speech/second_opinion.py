@@ -26,6 +26,7 @@ the encoder for 3 s of audio from 88 to 42 ms.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -119,15 +120,18 @@ def onnx_models(model_dir: Path) -> tuple[Path, Path]:
         if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
             continue
         t0 = time.perf_counter()
-        tmp = dst.with_name(f".{dst.name}.tmp")
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")  # one per converting process
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         so.optimized_model_filepath = str(tmp)
-        ort.InferenceSession(str(src), so, providers=["CPUExecutionProvider"])
-        model = onnx.load(str(tmp))
-        _name_subgraphs(onnx, model.graph, dst.stem)
-        onnx.save(model, str(tmp))
-        tmp.replace(dst)
+        try:
+            ort.InferenceSession(str(src), so, providers=["CPUExecutionProvider"])
+            model = onnx.load(str(tmp))
+            _name_subgraphs(onnx, model.graph, dst.stem)
+            onnx.save(model, str(tmp))
+            tmp.replace(dst)
+        finally:
+            tmp.unlink(missing_ok=True)
         logger.info("converted %s to %s in %.1f s", src, dst.name, time.perf_counter() - t0)
     return out[0], out[1]
 
