@@ -389,13 +389,13 @@ class SpeechPipeline:
 
     def _recheck(self, audio: np.ndarray, tr: Any, text: str, intent: Intent
                  ) -> tuple[str, Intent] | None:
-        """The second opinion: world names of ``text`` that the second model doubts (word
-        log-probability below ``second_opinion_doubt``) are swapped for every other name of
-        their kind (:func:`~embodied_collab.speech.rescoring.slot_candidates`); the second
-        model's best few that it prefers to the transcript are judged by the sum of both
-        models' forced-decoding scores. One that
-        beats the transcript by more than ``second_opinion_margin`` and grounds to a task
-        that asks back no more than the transcript's is taken."""
+        """The second opinion: world names and prepositions of ``text`` that the second
+        model doubts (word log-probability below ``second_opinion_doubt``) are swapped for
+        the others of their kind (:func:`~embodied_collab.speech.rescoring.slot_candidates`);
+        the few candidates the second model prefers most to the transcript are judged by the
+        sum of both models' forced-decoding scores. One that beats the transcript by more
+        than ``second_opinion_margin`` and grounds to a task that asks back no more than the
+        transcript's is taken."""
         assert self.second is not None
         words = words_of(text)
         states = self.second.encode(audio)
