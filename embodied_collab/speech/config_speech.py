@@ -61,9 +61,9 @@ class SpeechConfig:
         second_opinion: a second on-board ASR model that rechecks the world words of each
             transcript (:mod:`embodied_collab.speech.second_opinion`): an installed asset
             name (``moonshine-base-en``) or a model directory; ``""`` turns the check off.
-        second_opinion_doubt: a world name (colour, size, object, room, furniture) whose
-            log-probability under the second model is below this is rechecked: every other
-            name of its kind is a candidate.
+        second_opinion_doubt: a world name (colour, size, object, room, furniture) or a
+            preposition whose log-probability under the second model is below this is
+            rechecked: every other word of its kind is a candidate.
         second_opinion_candidates: most candidates of one recheck.
         second_opinion_margin: how much higher the summed score of both models (mean
             log-probability per token, each) a candidate needs than the transcript to

@@ -143,8 +143,6 @@ class Grounder:
         self.vocabulary = vocabulary
         self.config = config or SpeechConfig()
         self._embedder = embedder
-        self._phrase_list = sorted(vocabulary.phrases, key=lambda p: -len(p.split()))
-        self._max_n = max(len(p.split()) for p in self._phrase_list)
 
     @property
     def embedder(self) -> Embedder:
@@ -183,16 +181,11 @@ class Grounder:
         phrases = self.vocabulary.phrases
         out: list[_Mention] = []
         used = [False] * len(words)
-        for n in range(self._max_n, 0, -1):
-            for i in range(len(words) - n + 1):
-                if any(used[i:i + n]):
-                    continue
-                p = " ".join(words[i:i + n])
-                if p in phrases:
-                    kind, key = phrases[p]
-                    score = 1.0 if p == catalog.display_name(key) else 0.95
-                    out.append(_Mention(kind, key, i, i + n, score))
-                    used[i:i + n] = [True] * n
+        for start, end, kind, key in self.vocabulary.find_phrases(words):
+            said = " ".join(words[start:end])
+            out.append(_Mention(kind, key, start, end,
+                                1.0 if said == catalog.display_name(key) else 0.95))
+            used[start:end] = [True] * (end - start)
         unknown = [i for i, w in enumerate(words) if not used[i] and w not in FUNCTION_WORDS
                    and w not in VERBS and len(w) > 2]
         used_fuzzy: set[int] = set()

@@ -304,25 +304,6 @@ def candidate_texts(words: list[str], known: set[str], vocabulary: Vocabulary, *
     return out
 
 
-def named_spans(words: list[str], vocabulary: Vocabulary) -> list[tuple[int, int, str]]:
-    """The world names in ``words`` as ``(start, end, kind)``, longest name first ("dining
-    room" is one room, not a word and a room)."""
-    phrases = vocabulary.phrases
-    out: list[tuple[int, int, str]] = []
-    i = 0
-    while i < len(words):
-        for n in (3, 2, 1):
-            kind = phrases.get(" ".join(words[i:i + n]), ("",))[0] if i + n <= len(words) \
-                else ""
-            if kind:
-                out.append((i, i + n, kind))
-                i += n
-                break
-        else:
-            i += 1
-    return out
-
-
 #: Prepositions a recheck swaps for each other ("take the cup *to* the table" -> "from").
 SLOT_PREPOSITIONS: tuple[str, ...] = ("from", "to", "on", "onto", "in")
 
@@ -346,9 +327,8 @@ def slot_candidates(words: list[str], doubted: list[int], vocabulary: Vocabulary
                "room": names["room"] + synonyms["room"],
                "furniture": [p for p in names["place"] if p not in names["room"]] +
                synonyms["furniture"], "preposition": list(SLOT_PREPOSITIONS)}
-    spans = named_spans(words, vocabulary) + [(i, i + 1, "preposition")
-                                              for i, w in enumerate(words)
-                                              if w in SLOT_PREPOSITIONS]
+    spans = [(start, end, kind) for start, end, kind, _ in vocabulary.find_phrases(words)] + \
+        [(i, i + 1, "preposition") for i, w in enumerate(words) if w in SLOT_PREPOSITIONS]
     original = " ".join(words)
     per_slot: list[list[str]] = []
     done: set[int] = set()

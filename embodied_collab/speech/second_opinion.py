@@ -224,14 +224,13 @@ class SecondOpinion:
         cached keys and values (one batch per departure point)."""
         seqs = [[_BOS, *self.tokenizer.encode(t), _EOS] for t in texts]
         first_logits, past = self._run(seqs[:1], states)
-        logits: list[np.ndarray] = [first_logits[0, :len(seqs[0]) - 1]]
+        logits = [first_logits[0, :len(seqs[0]) - 1]] + [first_logits[0, :0]] * (len(seqs) - 1)
         departs: dict[int, list[int]] = {}
         for k, s in enumerate(seqs[1:], start=1):
             d = 0
             while d < min(len(s), len(seqs[0])) - 1 and s[d] == seqs[0][d]:
                 d += 1
             departs.setdefault(d if d >= _MIN_SHARED else 0, []).append(k)
-            logits.append(first_logits[0, :0])
         for d, group in departs.items():
             tail, _ = self._run([seqs[k] for k in group], states, past if d else None, d)
             for j, k in enumerate(group):

@@ -109,6 +109,23 @@ class Vocabulary:
     def has_world(self) -> bool:
         return bool(self.rooms or self.furniture or self.objects)
 
+    def find_phrases(self, words: list[str]) -> list[tuple[int, int, str, str]]:
+        """The world's names said in ``words`` (exact matches) as ``(start, end, kind,
+        key)``, in order; longer names are matched first and names do not overlap ("dining
+        room" is one room, not a word and a room)."""
+        out: list[tuple[int, int, str, str]] = []
+        used = [False] * len(words)
+        longest = max((p.count(" ") + 1 for p in self.phrases), default=0)
+        for n in range(longest, 0, -1):
+            for i in range(len(words) - n + 1):
+                if any(used[i:i + n]):
+                    continue
+                target = self.phrases.get(" ".join(words[i:i + n]))
+                if target is not None:
+                    out.append((i, i + n, *target))
+                    used[i:i + n] = [True] * n
+        return sorted(out)
+
     def content_words(self) -> set[str]:
         """Single words that name something (plus verbs): the targets of correction."""
         out = set(VERBS)

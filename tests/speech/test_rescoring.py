@@ -7,7 +7,6 @@ from embodied_collab.speech.rescoring import (
     STOP_CANDIDATES,
     Span,
     candidate_texts,
-    named_spans,
     sentence,
     slot_candidates,
     suspect_spans,
@@ -225,8 +224,9 @@ def test_a_word_between_two_articles_is_tried_as_a_place_and_its_in():
 def test_a_doubted_world_name_is_swapped_for_the_others_of_its_kind():
     v, _ = _setup()
     words = words_of("put the little blue flask on the table in the dining room")
-    assert named_spans(words, v) == [(2, 3, "size"), (3, 4, "colour"), (4, 5, "object"),
-                                     (7, 8, "furniture"), (10, 12, "room")]
+    assert [(s, e, k) for s, e, k, _ in v.find_phrases(words)] == [
+        (2, 3, "size"), (3, 4, "colour"), (4, 5, "object"), (7, 8, "furniture"),
+        (10, 12, "room")]
     colours = slot_candidates(words, [3], v)
     assert "put the little black flask on the table in the dining room" in colours
     assert {c.split()[3] for c in colours} == set(catalog.COLOURS) - {"blue"}
